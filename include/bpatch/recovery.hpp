@@ -1,0 +1,41 @@
+// Recovery: finish or undo what a crash left in a journal (SPEC §2).
+//
+// recover() takes the journal lock, then for each transaction record, in
+// txid order: a manifest whose checksum verifies is committed and is
+// replayed idempotently (shadow renamed over target, or the target checked
+// to already be the post-image); anything else (torn or temporary manifest,
+// intent without manifest) is rolled back by deleting the shadows its intent
+// lists (only names of that txid's shadow pattern) and the records. It may be
+// interrupted at any point and run again with the same result. An
+// inconsistency (a committed target that is neither the shadow nor the
+// post-image) is reported as Error(journal) and nothing more is touched.
+//
+// journal_status() reads the same records and changes nothing.
+//
+// Reentrant; all I/O through `fs`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bpatch {
+
+class FileSystem;
+
+struct PendingTransaction {
+  std::string txid;
+  enum class State { committed, uncommitted } state = State::uncommitted;
+  std::vector<std::string> targets;  // committed: the targets to replace/remove
+  std::vector<std::string> shadows;  // the shadow files recorded
+  std::string plan;                  // what recover would do / did, in words
+};
+
+struct RecoveryReport {
+  std::vector<PendingTransaction> transactions;  // what was found and done
+};
+
+RecoveryReport recover(FileSystem& fs, const std::string& journal_dir, double wait_seconds = 0);
+
+std::vector<PendingTransaction> journal_status(FileSystem& fs, const std::string& journal_dir);
+
+}  // namespace bpatch

@@ -1,0 +1,33 @@
+// The `.bpatch` transaction script (SPEC §4): a line-based text format that
+// describes one all-or-nothing transaction over many files.
+//
+//   bpatch 1
+//   edit firmware.bin expect=xxh3:<32 hex>
+//     write 0x10 hex:deadbeef
+//   delta game.sfc patches/game.bps expect=xxh3:<32 hex>
+//   put assets/new.dat file:blobs/new.dat mode=0644
+//   remove old/legacy.dat
+//
+// parse_script() only checks syntax; it reads no file. `file:` and patch
+// paths are made relative to the script's directory (script_dir). Errors are
+// Error(script_syntax, script_path, "line N: …"). Reentrant.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bpatch/transaction.hpp"
+
+namespace bpatch {
+
+// True when `text` starts (after blank lines and comments) with `bpatch 1`,
+// i.e. looks like a script rather than a binary patch.
+bool looks_like_script(std::string_view text);
+
+// script_dir: the directory of the script, prefixed to relative `file:` and
+// patch paths ("" keeps them as written).
+std::vector<Change> parse_script(std::string_view text, const std::string& script_path,
+                                 const std::string& script_dir);
+
+}  // namespace bpatch

@@ -1,0 +1,75 @@
+// Format detection by magic bytes and dispatch to the per-format decoders.
+#include <array>
+#include <cstring>
+
+#include "bpatch/error.hpp"
+#include "formats/decoders.hpp"
+
+namespace bpatch {
+namespace {
+
+struct FormatEntry {
+  Format format;
+  const char* name;
+  std::string_view magic;
+  PatchInfo (*inspect)(const Source&);
+  SourceCheck (*check_source)(const Source&, const Source&);
+  void (*apply)(const Source&, const Source&, Sink&);
+};
+
+using namespace std::string_view_literals;
+
+#define BPATCH_FORMAT(fmt, label, magic) \
+  FormatEntry { Format::fmt, label, magic, formats::inspect_##fmt, formats::check_source_##fmt, formats::apply_##fmt }
+
+const std::array<FormatEntry, 6> kFormats = {
+    BPATCH_FORMAT(bsdiff40, "bsdiff", "BSDIFF40"sv),
+    BPATCH_FORMAT(bsdiff43, "endsley-bsdiff", "ENDSLEY/BSDIFF43"sv),
+    BPATCH_FORMAT(vcdiff, "vcdiff", "\xD6\xC3\xC4"sv),
+    BPATCH_FORMAT(ips, "ips", "PATCH"sv),
+    BPATCH_FORMAT(bps, "bps", "BPS1"sv),
+    BPATCH_FORMAT(ups, "ups", "UPS1"sv),
+};
+
+#undef BPATCH_FORMAT
+
+const FormatEntry& entry_for(Format format) {
+  for (const auto& e : kFormats)
+    if (e.format == format) return e;
+  throw Error(Errc::unsupported, "", "unknown format");
+}
+
+const FormatEntry& detect_or_throw(const Source& patch) {
+  auto format = detect_format(patch);
+  if (!format)
+    throw Error(Errc::unsupported, patch.name(),
+                "not a patch format bpatch knows (expected bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, "
+                "BPS or UPS magic bytes)");
+  return entry_for(*format);
+}
+
+}  // namespace
+
+const char* format_name(Format format) { return entry_for(format).name; }
+
+std::optional<Format> detect_format(const Source& patch) {
+  std::array<char, 16> head{};
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(patch.size(), head.size()));
+  patch.read(0, std::as_writable_bytes(std::span(head.data(), n)));
+  const std::string_view view(head.data(), n);
+  for (const auto& e : kFormats)
+    if (view.starts_with(e.magic)) return e.format;
+  return std::nullopt;
+}
+
+PatchInfo inspect_patch(const Source& patch) { return detect_or_throw(patch).inspect(patch); }
+
+SourceCheck check_source(const Source& patch, const Source& old) {
+  return detect_or_throw(patch).check_source(patch, old);
+}
+
+void apply_patch(const Source& patch, const Source& old, Sink& out) {
+  detect_or_throw(patch).apply(patch, old, out);
+}
+
+}  // namespace bpatch
