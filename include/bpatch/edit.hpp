@@ -63,12 +63,17 @@ class EditList {
   const std::vector<Piece>& pieces() const { return pieces_; }
 
   // Streams the new file: source pieces from `original`, the rest from blobs.
+  // Throws Error(concurrent_change) when `original` is not of the size the
+  // list was made for.
   void emit(const Source& original, Sink& out) const;
 
  private:
   void replace(uint64_t offset, uint64_t erase_length, std::vector<Piece> with);
   std::vector<Piece> pieces_;
   uint64_t size_;
+  uint64_t original_size_;
+  size_t hint_index_ = 0;   // a piece untouched by the last op,
+  uint64_t hint_start_ = 0;  // and its offset: where the next search may start
 };
 
 class FileSystem;
