@@ -22,6 +22,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bpatch/edit.hpp"
@@ -63,6 +64,10 @@ struct TransactionOptions {
   double wait_seconds = 0;       // how long to wait for a locked journal (<0: forever)
   unsigned threads = 0;          // workers for staging; 0: one per core, at most 4
   std::function<void(const Progress&)> progress;  // called from the committing thread
+
+  // Tests only: return true to skip the fsync at a named call site (see
+  // src/core/durability.hpp). Leave empty in real use.
+  std::function<bool(std::string_view site)> skip_sync_for_testing;
 };
 
 // What happened to one target.

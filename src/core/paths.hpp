@@ -1,0 +1,40 @@
+// Path helpers: lexical joins and splits, shadow names, and the confinement
+// of script paths to ROOT (resolved component by component through the
+// FileSystem, following symlinks only while they stay inside ROOT).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bpatch/file_system.hpp"
+
+namespace bpatch::paths {
+
+std::string join(std::string_view dir, std::string_view name);
+std::string dirname(std::string_view path);   // "/a/b" → "/a"; "/a" → "/"
+std::string basename(std::string_view path);  // "/a/b" → "b"
+// Makes `path` absolute against `base` and removes "." and ".." lexically.
+std::string absolute(std::string_view path, std::string_view base);
+
+// ".NAME.bpatch-TXID" beside target (NAME shortened so the result fits NAME_MAX).
+std::string shadow_path(std::string_view target, std::string_view txid);
+// True when `path`'s file name is a shadow name of `txid` (what recovery may delete).
+bool is_shadow_of(std::string_view path, std::string_view txid);
+
+struct ResolvedPath {
+  std::string path;                   // absolute, every component a real directory or the file
+  std::optional<FileStat> stat;       // lstat of the final file; nullopt when it does not exist
+  std::vector<std::string> missing_dirs;  // directories to create first, parents first
+};
+
+// Resolves `relative` (a script path) inside `root` (absolute). Follows
+// symlinks — in the middle and at the end — only while they lead inside root;
+// throws Error(invalid_path) for absolute paths, escapes and symlink loops,
+// Error(not_found) for a missing component unless allow_missing, in which case
+// the missing directories are listed for creation.
+ResolvedPath resolve_in_root(FileSystem& fs, const std::string& root, std::string_view relative,
+                             bool allow_missing);
+
+}  // namespace bpatch::paths

@@ -1,0 +1,156 @@
+#include "core/plan.hpp"
+
+#include <set>
+
+#include "bpatch/error.hpp"
+#include "bpatch/format.hpp"
+#include "core/paths.hpp"
+
+namespace bpatch {
+namespace {
+
+std::string where(const Change& change) { return change.origin.empty() ? "" : change.origin + ": "; }
+
+// Re-throws an error with the change's origin ("script.bpatch:12: ") in front.
+[[noreturn]] void rethrow_with_origin(const Change& change, const Error& e) {
+  if (change.origin.empty() || e.message().starts_with(change.origin)) throw e;
+  throw Error(e.code(), e.path(), where(change) + e.message(), e.sys_errno());
+}
+
+void check_expectation(FileSystem& fs, const Change& change, const std::string& path,
+                       PlannedChange& planned) {
+  if (!change.expect) return;
+  planned.pre_hash = hash_file(fs, path);
+  if (*planned.pre_hash != *change.expect)
+    throw Error(Errc::wrong_source, path,
+                "expected content xxh3:" + change.expect->hex() + " but the file hashes to xxh3:" +
+                    planned.pre_hash->hex());
+}
+
+void check_replaceable(const TransactionOptions& options, const std::string& path, const FileStat& st) {
+  if (st.type != FileType::regular)
+    throw Error(Errc::not_regular, path, "is not a regular file");
+  if (st.nlink > 1 && !options.allow_hardlinks)
+    throw Error(Errc::hard_linked, path,
+                "has " + std::to_string(st.nlink) +
+                    " hard links; replacing it would split them (use --allow-hardlinks to do it anyway)");
+}
+
+void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& change, PlannedChange& p) {
+  using Kind = Change::Kind;
+  const bool may_create = change.kind == Kind::put;
+  auto resolved = paths::resolve_in_root(fs, options.root, change.target, may_create);
+  p.target = resolved.path;
+  p.target_stat = resolved.stat;
+  p.missing_dirs = resolved.missing_dirs;
+  if (p.target_stat) check_replaceable(options, p.target, *p.target_stat);
+  if (!p.target_stat && change.kind != Kind::put)
+    throw Error(Errc::not_found, p.target, "does not exist", ENOENT);
+  p.mode = change.mode.value_or(p.target_stat ? p.target_stat->mode : 0644);
+
+  if (change.kind == Kind::edit || change.kind == Kind::delta) {
+    if (change.source.empty()) {
+      p.source = p.target;
+      p.source_stat = p.target_stat;
+    } else {
+      p.source = change.source;
+      p.source_stat = fs.lstat(p.source);
+      if (!p.source_stat) throw Error(Errc::not_found, p.source, "does not exist", ENOENT);
+      if (p.source_stat->type != FileType::regular)
+        throw Error(Errc::not_regular, p.source, "is not a regular file");
+      if (!change.mode) p.mode = p.source_stat->mode;
+    }
+    check_expectation(fs, change, p.source, p);
+  } else if (p.target_stat) {
+    check_expectation(fs, change, p.target, p);
+  } else if (change.expect) {
+    throw Error(Errc::not_found, p.target, "expect= was given but the file does not exist", ENOENT);
+  }
+
+  switch (change.kind) {
+    case Kind::edit: {
+      p.edits.emplace(p.source_stat->id.size);
+      for (const auto& op : change.edits) apply_edit_op(*p.edits, op, fs);
+      p.expected_size = p.edits->size();
+      break;
+    }
+    case Kind::delta: {
+      const auto patch = open_source(fs, change.patch);
+      const PatchInfo info = inspect_patch(*patch);
+      p.expected_size = info.target_size.value_or(0);
+      const auto old = open_validated_source(fs, p);
+      if (check_source(*patch, *old) == SourceCheck::already_applied) {
+        p.unchanged = true;
+        p.note = "already up to date";
+      }
+      break;
+    }
+    case Kind::put: {
+      const auto content = open_data(change.content, fs);
+      p.expected_size = content->size();
+      break;
+    }
+    case Kind::remove:
+      break;
+  }
+}
+
+}  // namespace
+
+std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions& options,
+                                        const std::vector<Change>& changes) {
+  std::vector<PlannedChange> plan(changes.size());
+  std::set<std::string> targets;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Change& change = changes[i];
+    plan[i].change = &change;
+    try {
+      plan_one(fs, options, change, plan[i]);
+    } catch (const Error& e) {
+      rethrow_with_origin(change, e);
+    }
+    if (!targets.insert(plan[i].target).second)
+      throw Error(Errc::usage, plan[i].target, where(change) + "this file is changed twice in one transaction");
+  }
+  // A target must not also be a directory another change creates, nor the
+  // source of another change (its shadow would be read after the rename).
+  for (const auto& p : plan) {
+    for (const auto& dir : p.missing_dirs)
+      if (targets.contains(dir))
+        throw Error(Errc::usage, dir, "is both a file target and a directory to create");
+  }
+  return plan;
+}
+
+std::shared_ptr<const Source> open_validated_source(FileSystem& fs, const PlannedChange& planned) {
+  auto source = open_source(fs, planned.source);
+  const FileStat now = source->file()->stat();
+  if (planned.source_stat && now.id != planned.source_stat->id)
+    throw Error(Errc::concurrent_change, planned.source, "the file changed while bpatch was working on it");
+  return source;
+}
+
+void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out) {
+  const Change& change = *planned.change;
+  try {
+    switch (change.kind) {
+      case Change::Kind::edit:
+        planned.edits->emit(*open_validated_source(fs, planned), out);
+        break;
+      case Change::Kind::delta:
+        apply_patch(*open_source(fs, change.patch), *open_validated_source(fs, planned), out);
+        break;
+      case Change::Kind::put: {
+        const auto content = open_data(change.content, fs);
+        out.write_from(*content, 0, content->size());
+        break;
+      }
+      case Change::Kind::remove:
+        break;
+    }
+  } catch (const Error& e) {
+    rethrow_with_origin(change, e);
+  }
+}
+
+}  // namespace bpatch

@@ -1,0 +1,48 @@
+// Validation (protocol step 2): turns the Changes of a transaction into a
+// Plan — every target resolved inside ROOT and checked, every expectation and
+// patch verified, every edit compiled — before anything is written.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpatch/edit.hpp"
+#include "bpatch/file_system.hpp"
+#include "bpatch/transaction.hpp"
+
+namespace bpatch {
+
+struct PlannedChange {
+  const Change* change = nullptr;
+  std::string target;                     // absolute, resolved
+  std::optional<FileStat> target_stat;    // nullopt: the target does not exist yet
+  std::vector<std::string> missing_dirs;  // to create for a new target, parents first
+  std::string source;                     // where the old content is read (edit, delta)
+  std::optional<FileStat> source_stat;
+  std::optional<EditList> edits;          // edit
+  std::optional<Hash128> pre_hash;        // computed when an expectation asked for it
+  uint32_t mode = 0644;
+  uint64_t expected_size = 0;             // for progress; 0 when unknown
+  bool unchanged = false;                 // nothing to do (patch already applied)
+  std::string note;
+
+  // Filled in while staging.
+  std::string shadow;
+  uint64_t shadow_ino = 0;
+  uint64_t size = 0;
+  std::optional<Hash128> post_hash;
+};
+
+// Throws the first problem found, naming the file (and script line).
+std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions& options,
+                                        const std::vector<Change>& changes);
+
+// Opens the old content of a planned edit/delta and checks that it is still
+// the file that was validated.
+std::shared_ptr<const Source> open_validated_source(FileSystem& fs, const PlannedChange& planned);
+
+// Writes the planned content into `out` (edit, delta, put).
+void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out);
+
+}  // namespace bpatch

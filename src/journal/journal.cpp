@@ -1,0 +1,118 @@
+#include "journal/journal.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "bpatch/error.hpp"
+#include "core/paths.hpp"
+
+namespace bpatch::journal {
+namespace {
+
+constexpr uint64_t kMaxRecordSize = 64 << 20;
+
+bool parse_record_name(const std::string& name, std::string* txid, RecordSet* kind) {
+  auto take = [&](std::string_view prefix, std::string_view suffix) {
+    if (!name.starts_with(prefix) || !name.ends_with(suffix)) return false;
+    if (name.size() <= prefix.size() + suffix.size()) return false;
+    *txid = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    return txid->find('.') == std::string::npos;
+  };
+  *kind = RecordSet{};
+  if (take("manifest-", ".tmp")) return kind->manifest_tmp = true;
+  if (take("manifest-", "")) return kind->manifest = true;
+  if (take("intent-", "")) return kind->intent = true;
+  return false;
+}
+
+}  // namespace
+
+Journal Journal::open(Durability& sync, const std::string& dir, double wait_seconds) {
+  FileSystem& fs = sync.fs();
+  auto st = fs.lstat(dir);
+  if (!st) {
+    fs.make_dir(dir, 0700);
+    // The journal's own directory entry must be durable before any record in
+    // it is relied on: otherwise a power cut could lose the whole journal
+    // (with a committed manifest inside) while the renames it lists survive.
+    sync.sync_dir(paths::dirname(dir), "journal.parent");
+    st = fs.lstat(dir);
+  }
+  if (!st || st->type == FileType::symlink)
+    throw Error(Errc::invalid_path, dir, "the journal must be a real directory, not a symbolic link");
+  if (st->type != FileType::directory) throw Error(Errc::invalid_path, dir, "the journal is not a directory");
+
+  const std::string lock_path = paths::join(dir, "LOCK");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
+  for (;;) {
+    if (auto lock = fs.try_lock(lock_path)) return Journal(dir, std::move(lock));
+    if (wait_seconds >= 0 && std::chrono::steady_clock::now() >= deadline)
+      throw Error(Errc::locked, dir,
+                  "the journal is locked by another bpatch (use --wait to wait for it)", EWOULDBLOCK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::optional<Journal> Journal::open_read_only(FileSystem& fs, const std::string& dir) {
+  const auto st = fs.lstat(dir);
+  if (!st) return std::nullopt;
+  if (st->type != FileType::directory)
+    throw Error(Errc::invalid_path, dir, "the journal is not a directory");
+  return Journal(dir, nullptr);
+}
+
+std::string Journal::intent_path(const std::string& txid) const { return paths::join(dir_, "intent-" + txid); }
+std::string Journal::manifest_path(const std::string& txid) const {
+  return paths::join(dir_, "manifest-" + txid);
+}
+std::string Journal::manifest_tmp_path(const std::string& txid) const { return manifest_path(txid) + ".tmp"; }
+
+std::map<std::string, RecordSet> Journal::records(FileSystem& fs) const {
+  std::map<std::string, RecordSet> out;
+  for (const auto& name : fs.list_dir(dir_)) {
+    std::string txid;
+    RecordSet kind;
+    if (!parse_record_name(name, &txid, &kind)) continue;
+    RecordSet& set = out[txid];
+    set.intent |= kind.intent;
+    set.manifest |= kind.manifest;
+    set.manifest_tmp |= kind.manifest_tmp;
+  }
+  return out;
+}
+
+std::string Journal::new_txid(FileSystem& fs) const {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  uint64_t ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  // Keep txids increasing even if the clock stepped back.
+  const auto existing = records(fs);
+  char buf[48];
+  for (;;) {
+    std::snprintf(buf, sizeof buf, "%016llx-%08x", static_cast<unsigned long long>(ns),
+                  static_cast<unsigned>(::getpid()));
+    if (existing.empty() || existing.rbegin()->first < buf) return buf;
+    ns = std::stoull(existing.rbegin()->first.substr(0, 16), nullptr, 16) + 1;
+  }
+}
+
+std::string read_small_file(FileSystem& fs, const std::string& path) {
+  auto file = fs.open(path, OpenMode::read);
+  const uint64_t size = file->stat().id.size;
+  if (size > kMaxRecordSize) throw Error(Errc::journal, path, "record is implausibly large");
+  std::string bytes(size, '\0');
+  const size_t n = file->read_at(0, std::as_writable_bytes(std::span(bytes.data(), bytes.size())));
+  bytes.resize(n);
+  return bytes;
+}
+
+void write_synced_file(Durability& sync, const std::string& path, std::string_view bytes,
+                       std::string_view site) {
+  auto file = sync.fs().open(path, OpenMode::create_exclusive);
+  file->write_at(0, std::as_bytes(std::span(bytes.data(), bytes.size())));
+  sync.sync_file(*file, site);
+}
+
+}  // namespace bpatch::journal

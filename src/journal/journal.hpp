@@ -1,0 +1,66 @@
+// Journal: the directory that holds transaction records (default ROOT/.bpatch).
+//
+//   ROOT/.bpatch/            mode 0700, never a symlink
+//     LOCK                   flock'ed by the one bpatch working on the journal
+//     intent-TXID            see records.hpp
+//     manifest-TXID.tmp      a manifest being written (uncommitted)
+//     manifest-TXID          a committed transaction
+//
+// A Journal object holds the lock for its lifetime. Not thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bpatch/file_system.hpp"
+#include "core/durability.hpp"
+
+namespace bpatch::journal {
+
+// The record files of one txid found in the journal directory.
+struct RecordSet {
+  bool intent = false;
+  bool manifest = false;
+  bool manifest_tmp = false;
+};
+
+class Journal {
+ public:
+  // Creates the directory if needed (and makes its entry durable), refuses a
+  // symlink or non-directory, and takes the lock, waiting up to wait_seconds
+  // (<0: forever). Throws Error(locked) when another bpatch holds it.
+  static Journal open(Durability& sync, const std::string& dir, double wait_seconds);
+
+  // Opens an existing journal for reading only (no lock, no creation);
+  // nullopt when there is none.
+  static std::optional<Journal> open_read_only(FileSystem& fs, const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  std::string intent_path(const std::string& txid) const;
+  std::string manifest_path(const std::string& txid) const;
+  std::string manifest_tmp_path(const std::string& txid) const;
+
+  // Every txid with records, in txid order.
+  std::map<std::string, RecordSet> records(FileSystem& fs) const;
+
+  // A new txid, greater than every txid in the journal: the time in
+  // nanoseconds and the process id, in fixed-width hex so that string order
+  // is time order.
+  std::string new_txid(FileSystem& fs) const;
+
+ private:
+  Journal(std::string dir, std::unique_ptr<FileLock> lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
+  std::string dir_;
+  std::unique_ptr<FileLock> lock_;
+};
+
+// Reads a whole (small) record file.
+std::string read_small_file(FileSystem& fs, const std::string& path);
+
+// Creates `path` exclusively, writes `bytes`, and syncs it (site `site`).
+void write_synced_file(Durability& sync, const std::string& path, std::string_view bytes,
+                       std::string_view site);
+
+}  // namespace bpatch::journal

@@ -1,0 +1,66 @@
+// The two journal records and their on-disk encoding (docs/journal-format.md).
+//
+// intent-TXID   written and synced before any shadow exists: lists every
+//               shadow and directory the transaction may create, so that
+//               recovery can delete them if the transaction never commits.
+// manifest-TXID the commit record: every rename/unlink to replay. It is
+//               written as manifest-TXID.tmp, synced, and renamed into place;
+//               the transaction is committed exactly when that rename is durable.
+//
+// Both are line-based text ending with a checksum line over all bytes before
+// it, so a torn or damaged record is recognised and never trusted:
+//
+//   record   := header "\n" ("txid " TXID "\n") line* "checksum " HEX32 "\n"
+//   header   := "bpatch-intent 1" | "bpatch-manifest 1"
+//   intent   line := "mkdir " PATH | "shadow " PATH
+//   manifest line := "replace " SHADOW " " TARGET " ino=" N " size=" N " mode=" OCT
+//                                   " pre=" (HEX32|"-") " post=" (HEX32|"-")
+//                  | "remove " TARGET " ino=" N " size=" N " pre=" (HEX32|"-")
+//   PATH     := absolute path, bytes <= 0x20, '%' and 0x7f written as %XX
+//   HEX32    := XXH3-128 in canonical hex (the checksum is over the record's bytes)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bpatch/hash.hpp"
+
+namespace bpatch::journal {
+
+struct IntentRecord {
+  std::string txid;
+  std::vector<std::string> dirs;     // directories created, parents first
+  std::vector<std::string> shadows;  // shadow files that may exist
+};
+
+struct ManifestEntry {
+  enum class Op { replace, remove };
+  Op op = Op::replace;
+  std::string shadow;  // replace only
+  std::string target;
+  uint64_t ino = 0;    // replace: the shadow's inode (the target's after the rename);
+                       // remove: the target's inode
+  uint64_t size = 0;   // the size that inode has
+  uint32_t mode = 0;   // replace only
+  std::optional<Hash128> pre_hash;
+  std::optional<Hash128> post_hash;
+  bool operator==(const ManifestEntry&) const = default;
+};
+
+struct ManifestRecord {
+  std::string txid;
+  std::vector<ManifestEntry> entries;
+};
+
+std::string encode_intent(const IntentRecord& record);
+std::string encode_manifest(const ManifestRecord& record);
+
+// Both throw Error(Errc::journal, name, "<cause>") for a record that is torn,
+// truncated, fails its checksum, has an unknown version or a malformed line.
+IntentRecord decode_intent(std::string_view bytes, const std::string& name);
+ManifestRecord decode_manifest(std::string_view bytes, const std::string& name);
+
+}  // namespace bpatch::journal

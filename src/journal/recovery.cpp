@@ -1,0 +1,219 @@
+// Recovery: replay committed manifests, roll back everything else (SPEC §2).
+//
+// Every step is idempotent, so recovery can itself be interrupted at any
+// point and run again: a rename whose shadow is gone is recognised by the
+// target now having the shadow's inode; a deleted record is simply absent.
+#include <algorithm>
+#include <set>
+
+#include "bpatch/error.hpp"
+#include "core/paths.hpp"
+#include "journal/recovery_impl.hpp"
+#include "journal/records.hpp"
+
+namespace bpatch::journal {
+namespace {
+
+std::optional<ManifestRecord> load_manifest(FileSystem& fs, const Journal& journal, const std::string& txid) {
+  const std::string path = journal.manifest_path(txid);
+  try {
+    auto record = decode_manifest(read_small_file(fs, path), path);
+    if (record.txid != txid) return std::nullopt;
+    return record;
+  } catch (const Error& e) {
+    if (e.code() == Errc::journal) return std::nullopt;  // torn: not committed
+    throw;
+  }
+}
+
+std::optional<IntentRecord> load_intent(FileSystem& fs, const Journal& journal, const std::string& txid) {
+  const std::string path = journal.intent_path(txid);
+  if (!fs.lstat(path)) return std::nullopt;
+  try {
+    auto record = decode_intent(read_small_file(fs, path), path);
+    if (record.txid != txid) return std::nullopt;
+    return record;
+  } catch (const Error& e) {
+    // A torn intent was never synced, so no shadow was created after it.
+    if (e.code() == Errc::journal) return std::nullopt;
+    throw;
+  }
+}
+
+void unlink_if_present(FileSystem& fs, const std::string& path) {
+  if (fs.lstat(path)) fs.unlink(path);
+}
+
+// Deletes every record file of txid, then makes the deletions durable.
+void delete_records(Durability& sync, const Journal& journal, const std::string& txid) {
+  FileSystem& fs = sync.fs();
+  // The intent goes first: a manifest left alone is replayed again (a no-op);
+  // an intent left alone would be rolled back, which only deletes shadow
+  // names that no longer exist.
+  unlink_if_present(fs, journal.intent_path(txid));
+  unlink_if_present(fs, journal.manifest_tmp_path(txid));
+  unlink_if_present(fs, journal.manifest_path(txid));
+  // Until this sync the records may come back after a crash and be replayed
+  // over files that the caller has since changed; so recovery does not
+  // report success before the deletions are durable.
+  sync.sync_dir(journal.dir(), "recover.records");
+}
+
+[[noreturn]] void inconsistent(const std::string& target, const std::string& txid, const std::string& what) {
+  throw Error(Errc::journal, target,
+              "committed transaction " + txid + " cannot be finished: " + what +
+                  "; nothing more was changed — inspect the file, then remove the journal records by hand");
+}
+
+}  // namespace
+
+void replay(Durability& sync, const Journal& journal, const ManifestRecord& manifest,
+            PendingTransaction* report) {
+  FileSystem& fs = sync.fs();
+  std::set<std::string> dirs;
+  size_t renamed = 0, removed = 0;
+  // Check everything first, so that an inconsistency touches nothing.
+  for (const auto& e : manifest.entries) {
+    const auto target = fs.lstat(e.target);
+    if (e.op == ManifestEntry::Op::replace) {
+      const auto shadow = fs.lstat(e.shadow);
+      if (shadow && (shadow->type != FileType::regular || shadow->id.ino != e.ino))
+        inconsistent(e.shadow, manifest.txid, "the shadow file is not the one staged");
+      if (!shadow && !(target && target->type == FileType::regular && target->id.ino == e.ino &&
+                       target->id.size == e.size))
+        inconsistent(e.target, manifest.txid, "its shadow is gone and the file is not the new content");
+    } else if (target && !(target->id.ino == e.ino && target->id.size == e.size)) {
+      inconsistent(e.target, manifest.txid, "the file to remove was replaced by another");
+    }
+  }
+  for (const auto& e : manifest.entries) {
+    const auto target = fs.lstat(e.target);
+    if (e.op == ManifestEntry::Op::replace) {
+      const auto shadow = fs.lstat(e.shadow);
+      if (!shadow) continue;  // already renamed
+      if (target && target->id.ino == shadow->id.ino) {
+        // A half-done rename left both names on the inode; rename(2) would do
+        // nothing here, so drop the shadow's name instead.
+        fs.unlink(e.shadow);
+      } else {
+        fs.rename(e.shadow, e.target);
+      }
+      ++renamed;
+    } else {
+      if (!target) continue;
+      fs.unlink(e.target);
+      ++removed;
+    }
+    dirs.insert(paths::dirname(e.target));
+  }
+  // The renames and unlinks must be durable before the manifest that would
+  // redo them is deleted.
+  for (const auto& dir : dirs) sync.sync_dir(dir, "recover.replay.dir");
+  delete_records(sync, journal, manifest.txid);
+  if (report) {
+    report->plan = "replayed: " + std::to_string(renamed) + " renamed, " + std::to_string(removed) +
+                   " removed, " + std::to_string(manifest.entries.size() - renamed - removed) +
+                   " already in place";
+  }
+}
+
+void roll_back(Durability& sync, const Journal& journal, const std::string& txid,
+               PendingTransaction* report) {
+  FileSystem& fs = sync.fs();
+  const auto intent = load_intent(fs, journal, txid);
+  size_t deleted = 0;
+  if (intent) {
+    std::set<std::string> dirs_to_sync;
+    for (const auto& shadow : intent->shadows) {
+      if (!paths::is_shadow_of(shadow, txid)) continue;  // never delete a name we did not make
+      const auto st = fs.lstat(shadow);
+      if (!st || st->type != FileType::regular) continue;
+      fs.unlink(shadow);
+      ++deleted;
+      dirs_to_sync.insert(paths::dirname(shadow));
+    }
+    std::set<std::string> removed_dirs;
+    for (auto it = intent->dirs.rbegin(); it != intent->dirs.rend(); ++it) {
+      const auto st = fs.lstat(*it);
+      if (!st || st->type != FileType::directory || !fs.list_dir(*it).empty()) continue;
+      fs.remove_dir(*it);
+      removed_dirs.insert(*it);
+      dirs_to_sync.insert(paths::dirname(*it));
+    }
+    // The shadows' deletion must be durable before the intent that lists
+    // them is deleted; otherwise a crash could leave orphan shadows that no
+    // record names.
+    for (const auto& dir : dirs_to_sync)
+      if (!removed_dirs.contains(dir)) sync.sync_dir(dir, "recover.rollback.dir");
+  }
+  delete_records(sync, journal, txid);
+  if (report) report->plan = "rolled back: " + std::to_string(deleted) + " shadow file(s) deleted";
+}
+
+RecoveryReport recover_locked(Durability& sync, const Journal& journal) {
+  FileSystem& fs = sync.fs();
+  RecoveryReport report;
+  for (const auto& [txid, set] : journal.records(fs)) {  // std::map: txid order
+    PendingTransaction pending;
+    pending.txid = txid;
+    const auto manifest = set.manifest ? load_manifest(fs, journal, txid) : std::nullopt;
+    if (manifest) {
+      pending.state = PendingTransaction::State::committed;
+      for (const auto& e : manifest->entries) pending.targets.push_back(e.target);
+      replay(sync, journal, *manifest, &pending);
+    } else {
+      roll_back(sync, journal, txid, &pending);
+    }
+    report.transactions.push_back(std::move(pending));
+  }
+  return report;
+}
+
+std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal) {
+  std::vector<PendingTransaction> out;
+  for (const auto& [txid, set] : journal.records(fs)) {
+    PendingTransaction pending;
+    pending.txid = txid;
+    const auto manifest = set.manifest ? load_manifest(fs, journal, txid) : std::nullopt;
+    const auto intent = load_intent(fs, journal, txid);
+    if (intent) pending.shadows = intent->shadows;
+    if (manifest) {
+      pending.state = PendingTransaction::State::committed;
+      size_t to_rename = 0;
+      for (const auto& e : manifest->entries) {
+        pending.targets.push_back(e.target);
+        if (e.op == ManifestEntry::Op::replace && fs.lstat(e.shadow)) ++to_rename;
+      }
+      pending.plan = "committed: recover will finish it (" + std::to_string(to_rename) + " of " +
+                     std::to_string(manifest->entries.size()) + " file(s) still to put in place)";
+    } else {
+      size_t present = 0;
+      if (intent)
+        for (const auto& s : intent->shadows)
+          if (paths::is_shadow_of(s, txid) && fs.lstat(s)) ++present;
+      pending.plan = "not committed: recover will roll it back (" + std::to_string(present) +
+                     " shadow file(s) to delete; no target was changed)";
+    }
+    out.push_back(std::move(pending));
+  }
+  return out;
+}
+
+}  // namespace bpatch::journal
+
+namespace bpatch {
+
+RecoveryReport recover(FileSystem& fs, const std::string& journal_dir, double wait_seconds) {
+  if (!fs.lstat(journal_dir)) return {};  // no journal, nothing to do
+  Durability sync(fs, nullptr);
+  const auto journal = journal::Journal::open(sync, journal_dir, wait_seconds);
+  return journal::recover_locked(sync, journal);
+}
+
+std::vector<PendingTransaction> journal_status(FileSystem& fs, const std::string& journal_dir) {
+  const auto journal = journal::Journal::open_read_only(fs, journal_dir);
+  if (!journal) return {};
+  return journal::status_of(fs, *journal);
+}
+
+}  // namespace bpatch

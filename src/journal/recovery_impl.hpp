@@ -1,0 +1,27 @@
+// Recovery with the journal already open and locked — shared by recover()
+// and by Transaction::commit(), which must recover before it starts.
+#pragma once
+
+#include "bpatch/recovery.hpp"
+#include "core/durability.hpp"
+#include "journal/journal.hpp"
+
+namespace bpatch::journal {
+
+RecoveryReport recover_locked(Durability& sync, const Journal& journal);
+
+struct ManifestRecord;
+
+// Replays a committed manifest idempotently and deletes its records. Used by
+// recovery and by commit() right after its commit point, so the two share
+// one replay. Throws Error(journal) on an inconsistency, touching nothing.
+void replay(Durability& sync, const Journal& journal, const ManifestRecord& manifest,
+            PendingTransaction* report);
+
+// Rolls back one uncommitted transaction: deletes what its intent lists (only
+// names of its shadow pattern, and directories it created if empty), then its
+// records. Used by recovery and by an aborting commit.
+void roll_back(Durability& sync, const Journal& journal, const std::string& txid,
+               PendingTransaction* report);
+
+}  // namespace bpatch::journal
