@@ -1,0 +1,37 @@
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, init and final XOR
+// 0xFFFFFFFF) — the checksum BPS and UPS patches carry for the source, the
+// target and the patch itself. Same value as zlib's crc32().
+//
+// Crc32 is a streaming state (slicing-by-8, table built at compile time).
+// crc32_of() checksums a range of a Source, reading it in bounded chunks.
+// Thread-safety: a Crc32 object belongs to one thread; the functions are pure.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace bpatch {
+class Source;
+}
+
+namespace bpatch::formats {
+
+class Crc32 {
+ public:
+  void update(std::span<const std::byte> data);
+  // Feeds `count` copies of `value` (RLE runs, zero fill).
+  void update_fill(std::byte value, uint64_t count);
+  uint32_t value() const { return ~state_; }
+
+ private:
+  uint32_t state_ = 0xFFFFFFFFu;
+};
+
+uint32_t crc32(std::span<const std::byte> data);
+
+// CRC-32 of src [offset, offset+length); throws like Source::read when the
+// range is not inside src.
+uint32_t crc32_of(const Source& src, uint64_t offset, uint64_t length);
+
+}  // namespace bpatch::formats
