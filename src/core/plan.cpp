@@ -38,13 +38,15 @@ void check_replaceable(const TransactionOptions& options, const std::string& pat
 
 void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& change, PlannedChange& p) {
   using Kind = Change::Kind;
-  const bool may_create = change.kind == Kind::put;
+  // A put may create its target, and so may `apply -o` (a delta or edit read
+  // from another file).
+  const bool may_create = change.kind == Kind::put || !change.source.empty();
   auto resolved = paths::resolve_in_root(fs, options.root, change.target, may_create);
   p.target = resolved.path;
   p.target_stat = resolved.stat;
   p.missing_dirs = resolved.missing_dirs;
   if (p.target_stat) check_replaceable(options, p.target, *p.target_stat);
-  if (!p.target_stat && change.kind != Kind::put)
+  if (!p.target_stat && !may_create)
     throw Error(Errc::not_found, p.target, "does not exist", ENOENT);
   p.mode = change.mode.value_or(p.target_stat ? p.target_stat->mode : 0644);
 

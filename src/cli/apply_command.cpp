@@ -1,0 +1,178 @@
+// `bpatch apply`: one delta on one file, or a .bpatch transaction script.
+#include <cstdio>
+#include <filesystem>
+
+#include "bpatch/error.hpp"
+#include "bpatch/io.hpp"
+#include "bpatch/posix_file_system.hpp"
+#include "bpatch/script.hpp"
+#include "bpatch/transaction.hpp"
+#include "cli/commands.hpp"
+#include "cli/json.hpp"
+#include "cli/progress_bar.hpp"
+#include "core/paths.hpp"
+
+namespace bpatch::cli {
+namespace {
+
+constexpr uint64_t kMaxScriptSize = 64 << 20;
+
+// realpath(3) of an existing file: a target reached through a symlink is
+// resolved once and the real file is replaced (SPEC §2).
+std::string real_path(const std::string& path) {
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(path, ec);
+  if (ec) throw Error(Errc::not_found, path, ec.message(), ec.value());
+  return real.string();
+}
+
+std::string read_text(FileSystem& fs, const std::string& path, uint64_t limit) {
+  const auto src = open_source(fs, path);
+  if (src->size() > limit) throw Error(Errc::too_large, path, "script is larger than 64 MiB");
+  std::string text(static_cast<size_t>(src->size()), '\0');
+  src->read(0, std::as_writable_bytes(std::span(text.data(), text.size())));
+  return text;
+}
+
+const char* op_name(Change::Kind kind) {
+  switch (kind) {
+    case Change::Kind::edit: return "edit";
+    case Change::Kind::delta: return "delta";
+    case Change::Kind::put: return "put";
+    case Change::Kind::remove: return "remove";
+  }
+  return "?";
+}
+
+const char* action_name(FileResult::Action action, bool dry_run) {
+  switch (action) {
+    case FileResult::Action::replaced: return dry_run ? "would replace" : "replaced";
+    case FileResult::Action::created: return dry_run ? "would create" : "created";
+    case FileResult::Action::removed: return dry_run ? "would remove" : "removed";
+    case FileResult::Action::unchanged: return "unchanged";
+  }
+  return "?";
+}
+
+std::string shown_path(const std::string& path, const std::string& root) {
+  const std::string prefix = root == "/" ? root : root + "/";
+  return path.starts_with(prefix) ? path.substr(prefix.size()) : path;
+}
+
+void print_report(const CommonOptions& common, const CommitResult& result, const std::string& root) {
+  if (common.json) {
+    Json j;
+    j.begin_object().field("ok", true).field("command", "apply").field("dry_run", result.dry_run);
+    j.key("txid");
+    result.txid.empty() ? j.null() : j.value(result.txid);
+    j.key("recovered").begin_array();
+    for (const auto& r : result.recovered) j.value(r);
+    j.end_array().key("files").begin_array();
+    for (const auto& f : result.files) {
+      j.begin_object()
+          .field("target", f.target)
+          .field("op", op_name(f.kind))
+          .field("action", f.action == FileResult::Action::unchanged ? "unchanged"
+                           : f.action == FileResult::Action::removed ? "removed"
+                           : f.action == FileResult::Action::created ? "created"
+                                                                     : "replaced");
+      if (f.action != FileResult::Action::removed && f.action != FileResult::Action::unchanged)
+        j.field("size", f.size);
+      j.key("pre_hash");
+      f.pre_hash ? j.value(f.pre_hash->hex()) : j.null();
+      j.key("post_hash");
+      f.post_hash ? j.value(f.post_hash->hex()) : j.null();
+      if (!f.note.empty()) j.field("note", f.note);
+      j.end_object();
+    }
+    j.end_array().end_object();
+    std::printf("%s\n", j.str().c_str());
+    return;
+  }
+  if (common.quiet) return;
+  for (const auto& r : result.recovered) std::printf("recovered %s\n", r.c_str());
+  size_t changed = 0;
+  for (const auto& f : result.files) {
+    if (f.action != FileResult::Action::unchanged) ++changed;
+    std::printf("%-14s %s", action_name(f.action, result.dry_run), shown_path(f.target, root).c_str());
+    if (!f.note.empty()) std::printf(" (%s)", f.note.c_str());
+    if (common.verbose && f.post_hash)
+      std::printf("  %llu bytes  xxh3:%s", static_cast<unsigned long long>(f.size), f.post_hash->hex().c_str());
+    std::printf("\n");
+  }
+  if (result.dry_run)
+    std::printf("dry run: %zu file(s) would change; nothing was written\n", changed);
+  else if (result.txid.empty())
+    std::printf("nothing to do: already up to date\n");
+  else
+    std::printf("committed transaction %s: %zu file(s) changed\n", result.txid.c_str(), changed);
+}
+
+}  // namespace
+
+std::string absolute_path(const std::string& path) {
+  return paths::absolute(path, std::filesystem::current_path().string());
+}
+
+std::string journal_for(const CommonOptions& common, const std::string& root) {
+  return common.journal.empty() ? paths::join(root, ".bpatch") : absolute_path(common.journal);
+}
+
+int run_apply(const CommonOptions& common, const ApplyArgs& args) {
+  PosixFileSystem fs;
+  const std::string patch_path = real_path(args.patch);
+  const auto patch = open_source(fs, patch_path);
+  std::string head(static_cast<size_t>(std::min<uint64_t>(patch->size(), 4096)), '\0');
+  patch->read(0, std::as_writable_bytes(std::span(head.data(), head.size())));
+
+  std::vector<Change> changes;
+  std::string root;
+  if (looks_like_script(head)) {
+    if (!args.target.empty() || !args.output.empty())
+      throw Error(Errc::usage, "", "a .bpatch script names its own targets: give no TARGET or -o");
+    root = real_path(common.root.empty() ? "." : common.root);
+    changes = parse_script(read_text(fs, patch_path, kMaxScriptSize), args.patch, paths::dirname(patch_path));
+  } else {
+    if (args.target.empty()) throw Error(Errc::usage, "", "a delta patch needs the TARGET file to apply it to");
+    if (!common.root.empty())
+      throw Error(Errc::usage, "", "--root is for scripts; a single-file apply works in the target's directory");
+    Change change;
+    change.kind = Change::Kind::delta;
+    change.patch = patch_path;
+    const std::string target = real_path(args.target);
+    std::string output = target;
+    if (!args.output.empty()) {
+      const std::string abs = absolute_path(args.output);
+      output = paths::join(real_path(paths::dirname(abs)), paths::basename(abs));
+      if (std::filesystem::exists(output)) output = real_path(output);
+    }
+    if (output != target) change.source = target;
+    root = paths::dirname(output);
+    change.target = paths::basename(output);
+    changes.push_back(std::move(change));
+  }
+
+  TransactionOptions options;
+  options.root = root;
+  options.journal = journal_for(common, root);
+  options.allow_hardlinks = common.allow_hardlinks;
+  options.dry_run = common.dry_run;
+  options.wait_seconds = common.wait_seconds;
+  ProgressBar bar(!common.quiet && !common.json);
+  options.progress = [&bar](const Progress& p) { bar.update(p); };
+
+  Transaction transaction(fs, options);
+  for (auto& c : changes) transaction.add(std::move(c));
+  CommitResult result;
+  try {
+    result = transaction.commit();
+  } catch (...) {
+    bar.clear();
+    throw;
+  }
+  bar.clear();
+  print_report(common, result, root);
+  return kExitOk;
+}
+
+}  // namespace bpatch::cli

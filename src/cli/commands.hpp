@@ -1,0 +1,46 @@
+// The bpatch subcommands. Each returns the process exit status and reports
+// library errors by throwing them; main() prints them once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bpatch::cli {
+
+enum ExitCode {
+  kExitOk = 0,
+  kExitFailed = 1,      // failed; nothing changed
+  kExitUsage = 2,       // bad command line
+  kExitIncomplete = 3,  // committed but not finished: run `bpatch recover`
+  kExitLocked = 4,      // the journal is locked by another bpatch
+};
+
+struct CommonOptions {
+  std::string root;     // --root (default: the current directory)
+  std::string journal;  // --journal (default: ROOT/.bpatch)
+  bool dry_run = false;
+  bool json = false;
+  bool quiet = false;
+  bool verbose = false;
+  double wait_seconds = 0;  // --wait[=SECONDS]; <0 forever
+  bool allow_hardlinks = false;
+};
+
+struct ApplyArgs {
+  std::string patch;   // a delta patch or a .bpatch script
+  std::string target;  // for a delta
+  std::string output;  // -o
+};
+
+int run_apply(const CommonOptions& common, const ApplyArgs& args);
+int run_recover(const CommonOptions& common);
+int run_status(const CommonOptions& common);
+int run_hash(const CommonOptions& common, const std::vector<std::string>& files);
+int run_info(const CommonOptions& common, const std::string& patch);
+
+// The absolute, normalised form of a command-line path.
+std::string absolute_path(const std::string& path);
+// The journal directory for a root.
+std::string journal_for(const CommonOptions& common, const std::string& root);
+
+}  // namespace bpatch::cli
