@@ -1,0 +1,100 @@
+// FaultFileSystem — a FileSystem that forwards to another one and makes
+// chosen calls fail, for the error-injection tests (SPEC §7: every injected
+// I/O error at every operation).
+//
+// Each call is counted per kind (FsOp). A rule fails the n-th call of a kind
+// (1-based, counted since construction or reset_counts()) — or, with
+// `sticky`, the n-th and every later one (a full disk stays full) — with an
+// errno, thrown through throw_sys_error with the verb PosixFileSystem uses,
+// so the Errc is what the real system would give (ENOENT → not_found, an
+// ELOOP open → invalid_path, the rest → io). A failing call does not reach
+// the wrapped file system, except:
+//   * write with `partial`: the first half of the data is written, then the
+//     error (a short write that ran out of space);
+//   * sync when the wrapped file system is a MemoryFileSystem: the inode's
+//     unsynced data is dropped (MemoryFileSystem::drop_unsynced), as Linux
+//     drops dirty pages after a failed writeback, so a retried fsync cannot
+//     hide the loss;
+//   * kinds whose POSIX call reports some errno as a result, not an error,
+//     keep doing so: lstat gives nullopt for ENOENT/ENOTDIR, set_owner false
+//     for EPERM, try_lock nullptr for EWOULDBLOCK, clone_range false for any
+//     errno (it never throws).
+//
+// Thread-safety: counters and rules are behind a mutex; the wrapped file
+// system must be thread-safe itself. Files it opens keep a pointer to this
+// object, which must outlive them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpatch/file_system.hpp"
+
+namespace bpatch::testing {
+
+class MemoryFileSystem;
+
+enum class FsOp {
+  open,     // open for read / read_write
+  create,   // open with create_exclusive
+  read, write, truncate, sync, stat, set_mode, set_owner, clone_range, copy_range,
+  lstat, read_link, list_dir, make_dir, remove_dir, rename, unlink, sync_dir, lock,
+  count_,
+};
+constexpr size_t kFsOpCount = static_cast<size_t>(FsOp::count_);
+const char* fs_op_name(FsOp op);
+
+struct FaultRule {
+  FsOp op = FsOp::write;
+  uint64_t nth = 1;      // 1-based call number of that kind
+  int err = 5;           // EIO
+  bool sticky = false;   // also every later call of that kind
+  bool partial = false;  // write: write the first half before failing
+};
+
+class FaultFileSystem final : public FileSystem {
+ public:
+  explicit FaultFileSystem(FileSystem& base);
+
+  void add_fault(FaultRule rule);
+  void fail_nth(FsOp op, uint64_t nth, int err) { add_fault({op, nth, err}); }
+  void fail_from(FsOp op, uint64_t nth, int err) { add_fault({op, nth, err, true}); }
+  void clear_faults();
+
+  uint64_t calls(FsOp op) const;
+  std::array<uint64_t, kFsOpCount> all_calls() const;
+  void reset_counts();
+  uint64_t faults_injected() const;
+
+  // FileSystem
+  std::unique_ptr<File> open(const std::string& path, OpenMode mode) override;
+  std::optional<FileStat> lstat(const std::string& path) override;
+  std::string read_link(const std::string& path) override;
+  std::vector<std::string> list_dir(const std::string& path) override;
+  void make_dir(const std::string& path, uint32_t mode) override;
+  void remove_dir(const std::string& path) override;
+  void rename(const std::string& from, const std::string& to) override;
+  void unlink(const std::string& path) override;
+  void sync_dir(const std::string& path) override;
+  std::unique_ptr<FileLock> try_lock(const std::string& path) override;
+
+  // Counts a call of kind op; returns the rule to apply when it must fail.
+  std::optional<FaultRule> next(FsOp op);
+  FileSystem& base() { return base_; }
+  MemoryFileSystem* memory() { return memory_; }
+
+ private:
+  FileSystem& base_;
+  MemoryFileSystem* memory_;  // base_ when it is a MemoryFileSystem
+  mutable std::mutex mu_;
+  std::array<uint64_t, kFsOpCount> calls_{};
+  std::vector<FaultRule> rules_;
+  uint64_t injected_ = 0;
+};
+
+}  // namespace bpatch::testing
