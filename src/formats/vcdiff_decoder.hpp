@@ -1,0 +1,74 @@
+// The VCDIFF window decoder: reads a whole patch and streams the target,
+// one window at a time, into a Sink.
+//
+// Memory: one target window (<= kMaxWindow), its three sections (each
+// <= kMaxSection, plus their decompressed forms), a VCD_TARGET segment when
+// one is used (<= kMaxWindow, read back from the sink), the source block
+// cache and the secondary decompressors' state — never the whole source,
+// target or patch.
+//
+// Errors: bad_patch for anything malformed; checksum when a window's
+// adler32 does not match (wrong_source instead for the first window when
+// it copies from the source: the usual cause is a different old file);
+// wrong_source when the old file is too short for a window's segment;
+// too_large past the limits in vcdiff_format.hpp. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpatch/io.hpp"
+#include "formats/vcdiff_address_cache.hpp"
+#include "formats/vcdiff_code_table.hpp"
+#include "formats/vcdiff_header.hpp"
+#include "formats/vcdiff_secondary.hpp"
+#include "formats/vcdiff_source_cache.hpp"
+
+namespace bpatch::vcdiff {
+
+struct DecodeLimits {
+  uint64_t max_output = ~uint64_t{0};  // total target bytes allowed
+  bool allow_code_table = true;        // false inside a code table's own delta
+};
+
+class Decoder {
+ public:
+  Decoder(const Source& patch, const Source& old, Sink& out, DecodeLimits limits = {});
+  // Decodes every window; throws Error on any problem (see above).
+  void run();
+
+ private:
+  enum Kind { kData = 0, kInst = 1, kAddr = 2 };
+
+  void decode_window(const WindowHeader& w, uint64_t index);
+  SectionReader load_section(Kind kind, uint64_t length, bool compressed, uint64_t offset,
+                             uint64_t target_length);
+  void execute(const WindowHeader& w, SectionReader& data, SectionReader& inst, SectionReader& addr);
+  void copy_from_segment(const WindowHeader& w, uint64_t addr, uint8_t* dst, size_t n);
+  [[noreturn]] void fail(Errc code, uint64_t offset, const std::string& why) const;
+
+  const Source& patch_;
+  const Source& old_;
+  Sink& out_;
+  DecodeLimits limits_;
+  ByteReader in_;
+  FileHeader header_;
+  CodeTable table_;
+  std::unique_ptr<AddressCache> cache_;
+  SourceCache source_cache_;
+  std::unique_ptr<SecondaryDecoder> secondary_[3];
+  std::vector<uint8_t> raw_[3];      // sections as stored
+  std::vector<uint8_t> decoded_[3];  // sections after secondary decompression
+  std::vector<uint8_t> target_;
+  std::vector<uint8_t> segment_;     // a VCD_TARGET segment
+  uint64_t output_ = 0;              // target bytes written so far
+};
+
+// Decodes a VCD_CODETABLE header's table (a VCDIFF delta of the default
+// table's string form). `name` labels errors.
+CodeTable decode_code_table(const FileHeader& header, const std::string& name);
+
+}  // namespace bpatch::vcdiff
