@@ -80,7 +80,7 @@ std::vector<const Token*> positionals(const Line& line, size_t count, bool allow
     const Token& token = line.tokens[i];
     if (allow_options && is_known_option(token)) continue;
     if (out.size() == count) {
-      if (token.is_option())
+      if (allow_options && token.is_option())
         ctx.fail("unknown option " + quoted(std::string(token.key()) + "=") + " (usage: " + usage +
                  ")");
       ctx.fail("unexpected argument " + quoted(token.text) + " (usage: " + usage + ")");
