@@ -116,7 +116,7 @@ IpsDiff diff_ips(const Bytes& old, const Bytes& neu) {
           size_t r = 1;
           while (begin + n + r < end && r < 8 && neu[begin + n + r] == neu[begin + n]) ++r;
           if (r >= 8 && n > 0) break;
-          n += (r >= 8) ? 1 : r;
+          n = std::min<size_t>(n + (r >= 8 ? 1 : r), 0xFFFF);
         }
         diff.records.push_back({static_cast<uint32_t>(begin), Bytes(neu.begin() + begin, neu.begin() + begin + n)});
         begin += n;

@@ -14,7 +14,7 @@ namespace bpatch::formats {
 namespace {
 
 constexpr size_t kMinRing = size_t{1} << 18;      // staging: 256 KiB
-constexpr uint64_t kPassThrough = uint64_t{1} << 16;  // longer runs go to the sink directly
+constexpr uint64_t kPassThrough = uint64_t{1} << 15;  // longer runs go to the sink directly
 constexpr size_t kScratch = size_t{1} << 16;
 
 }  // namespace
