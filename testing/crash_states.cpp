@@ -174,31 +174,54 @@ size_t for_each_crash_image(const MemoryFileSystem& fs, const CrashModel& model,
   std::map<uint64_t, const PendingOp*> by_seq;
   for (const PendingOp& op : pending) by_seq[op.seq] = &op;
   const auto subsets = valid_subsets(pending, model, rng, max);
-  size_t made = 0;
-  for (size_t s = 0; s < subsets.size(); ++s) {
+
+  auto make = [&](const std::vector<uint64_t>& kept, bool may_tear) {
     CrashImage image;
-    image.kept = subsets[s];
+    image.kept = kept;
+    std::vector<size_t> writes;  // indices into ops of the kept writes
     std::vector<PendingOp> ops;
-    std::string torn;
-    const bool may_tear = model.torn_writes && s >= 2;  // images 0 and 1 stay exact
-    for (uint64_t seq : image.kept) {
+    for (uint64_t seq : kept) {
       const PendingOp& op = *by_seq.at(seq);
-      if (may_tear && op.kind == PendingOp::Kind::write && !op.data->empty() && rng() % 2 == 0)
-        tear(op, model.sector_size, rng, ops, torn);
-      else
-        ops.push_back(op);
+      if (op.kind == PendingOp::Kind::write && !op.data->empty()) writes.push_back(ops.size());
+      ops.push_back(op);
+    }
+    std::string torn;
+    if (may_tear && !writes.empty()) {
+      std::vector<bool> tear_it(ops.size(), false);
+      for (size_t w : writes) tear_it[w] = rng() % 2 == 0;
+      if (std::none_of(writes.begin(), writes.end(), [&](size_t w) { return tear_it[w]; }))
+        tear_it[writes[rng() % writes.size()]] = true;
+      std::vector<PendingOp> cut;
+      for (size_t i = 0; i < ops.size(); ++i) {
+        if (tear_it[i]) tear(ops[i], model.sector_size, rng, cut, torn);
+        else cut.push_back(ops[i]);
+      }
+      ops = std::move(cut);
     }
     std::ostringstream desc;
-    desc << model.name() << ": kept " << image.kept.size() << '/' << pending.size();
-    for (size_t i = 0; i < image.kept.size() && i < 16; ++i)
-      desc << (i ? ", " : ": ") << to_string(*by_seq.at(image.kept[i]));
-    if (image.kept.size() > 16) desc << ", …";
+    desc << model.name() << ": kept " << kept.size() << '/' << pending.size();
+    for (size_t i = 0; i < kept.size() && i < 16; ++i)
+      desc << (i ? ", " : ": ") << to_string(*by_seq.at(kept[i]));
+    if (kept.size() > 16) desc << ", ...";
     desc << torn;
     image.description = desc.str();
     image.fs = std::make_unique<MemoryFileSystem>(state.crash_image(ops), fs.options());
     visit(image);
-    ++made;
-  }
+  };
+
+  size_t made = 0;
+  for (size_t s = 0; s < subsets.size(); ++s, ++made)
+    make(subsets[s], model.torn_writes && s >= 2);  // images 0 and 1 stay exact
+  if (!model.torn_writes) return made;
+  // Torn variants of the subsets that keep a write, round robin, up to max.
+  std::vector<size_t> with_writes;
+  for (size_t s = 1; s < subsets.size(); ++s)
+    if (std::any_of(subsets[s].begin(), subsets[s].end(), [&](uint64_t seq) {
+          return by_seq.at(seq)->kind == PendingOp::Kind::write;
+        }))
+      with_writes.push_back(s);
+  for (size_t i = 0; made < max && !with_writes.empty(); ++i, ++made)
+    make(subsets[with_writes[i % with_writes.size()]], true);
   return made;
 }
 

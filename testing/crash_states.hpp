@@ -38,10 +38,12 @@
 // (entry changes, chmod, chown) survive as one prefix of their global order,
 // renames whole; data as above.
 //
-// torn_writes: additionally, each surviving write is, with probability 1/2,
-// torn into `sector_size` pieces (aligned to file offsets), each piece
-// independently kept, lost or replaced by garbage (random bytes). A file
-// grows only as far as its last kept or garbage piece.
+// torn_writes: in every image but the first two, each surviving write is,
+// with probability 1/2 (at least one per image), torn into `sector_size`
+// pieces aligned to file offsets, each piece independently kept, lost or
+// replaced by garbage (random bytes). A file grows only as far as its last
+// kept or garbage piece. After the subsets, more torn variants of the subsets
+// that keep a write are made, round robin, until there are `max` images.
 //
 // Everything random comes from the Rng the caller seeds: same seed, same
 // images.
