@@ -2,15 +2,14 @@
 // vector, and emit() must reproduce it byte for byte. Plus the boundaries,
 // the piece invariants, laziness on a huge original, speed, and the script
 // wrappers apply_edit_op / open_data.
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
-
-#include <unistd.h>
 
 #include "bpatch/edit.hpp"
 #include "bpatch/error.hpp"
@@ -58,20 +57,37 @@ bool model_apply(Bytes& f, const EditOp& op, const Bytes& data) {
       f.erase(f.begin() + static_cast<ptrdiff_t>(op.offset),
               f.begin() + static_cast<ptrdiff_t>(op.offset + op.length));
       return true;
-    case EditOp::Kind::truncate: f.resize(op.length, std::byte{0}); return true;
-    case EditOp::Kind::append: f.insert(f.end(), data.begin(), data.end()); return true;
+    case EditOp::Kind::truncate:
+      f.resize(op.length, std::byte{0});
+      return true;
+    case EditOp::Kind::append:
+      f.insert(f.end(), data.begin(), data.end());
+      return true;
   }
   return false;
 }
 
-void list_apply(EditList& list, const EditOp& op, const std::shared_ptr<const bpatch::Source>& data) {
+void list_apply(EditList& list, const EditOp& op,
+                const std::shared_ptr<const bpatch::Source>& data) {
   switch (op.kind) {
-    case EditOp::Kind::write: list.write(op.offset, data); break;
-    case EditOp::Kind::fill: list.fill(op.offset, op.length, op.value); break;
-    case EditOp::Kind::insert: list.insert(op.offset, data); break;
-    case EditOp::Kind::erase: list.erase(op.offset, op.length); break;
-    case EditOp::Kind::truncate: list.truncate(op.length); break;
-    case EditOp::Kind::append: list.append(data); break;
+    case EditOp::Kind::write:
+      list.write(op.offset, data);
+      break;
+    case EditOp::Kind::fill:
+      list.fill(op.offset, op.length, op.value);
+      break;
+    case EditOp::Kind::insert:
+      list.insert(op.offset, data);
+      break;
+    case EditOp::Kind::erase:
+      list.erase(op.offset, op.length);
+      break;
+    case EditOp::Kind::truncate:
+      list.truncate(op.length);
+      break;
+    case EditOp::Kind::append:
+      list.append(data);
+      break;
   }
 }
 
@@ -114,8 +130,8 @@ EditOp random_op(std::mt19937_64& rng, uint64_t size) {
     return limit == 0 ? 0 : rng() % (limit + 1);
   };
   op.offset = pick(size);
-  op.length = op.kind == EditOp::Kind::erase ? pick(size > op.offset ? size - op.offset : 0)
-                                             : rng() % 40;
+  op.length =
+      op.kind == EditOp::Kind::erase ? pick(size > op.offset ? size - op.offset : 0) : rng() % 40;
   if (op.kind == EditOp::Kind::truncate) op.length = pick(size + 20);
   op.value = static_cast<std::byte>(rng() % 3);  // few values: adjacent fills merge
   return op;
@@ -309,9 +325,9 @@ TEST_CASE("EditList emits ranges, not bytes: a small edit of a 1 TiB file is thr
   list.fill(tib - 8, 16, std::byte{0xff});
   CallSink sink;
   list.emit(original, sink);
-  CHECK(sink.calls == std::vector<std::string>{
-                          "from <pattern> 0 549755813888", "from <blob> 0 2",
-                          "from <pattern> 549755813890 549755813878", "fill 255 16"});
+  CHECK(sink.calls == std::vector<std::string>{"from <pattern> 0 549755813888", "from <blob> 0 2",
+                                               "from <pattern> 549755813890 549755813878",
+                                               "fill 255 16"});
   CHECK(sink.size() == tib + 8);
 }
 
@@ -323,10 +339,18 @@ TEST_CASE("EditList: 10,000 scattered ops on one file stay fast", "[edit]") {
   for (int i = 0; i < 10000; ++i) {
     const uint64_t at = rng() % list.size();
     switch (i % 4) {
-      case 0: list.write(at, data); break;
-      case 1: list.insert(at, data); break;
-      case 2: list.fill(at, 3, std::byte{9}); break;
-      case 3: list.erase(at, std::min<uint64_t>(5, list.size() - at)); break;
+      case 0:
+        list.write(at, data);
+        break;
+      case 1:
+        list.insert(at, data);
+        break;
+      case 2:
+        list.fill(at, 3, std::byte{9});
+        break;
+      case 3:
+        list.erase(at, std::min<uint64_t>(5, list.size() - at));
+        break;
     }
   }
   const double seconds =
@@ -340,11 +364,10 @@ TEST_CASE("EditList: 10,000 scattered ops on one file stay fast", "[edit]") {
 
 TEST_CASE("apply_edit_op names the script line and opens file: data", "[edit]") {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("bpatch-edit-test-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("bpatch-edit-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  {
-    std::ofstream(dir / "blob.bin", std::ios::binary) << "XYZ";
-  }
+  { std::ofstream(dir / "blob.bin", std::ios::binary) << "XYZ"; }
   bpatch::PosixFileSystem pfs;
   EditList list(4);
   const Bytes original{std::byte{'a'}, std::byte{'b'}, std::byte{'c'}, std::byte{'d'}};

@@ -1,12 +1,12 @@
 // The `.bpatch` script parser: every statement and op to the expected Change,
 // the lexical rules (comments, quotes, BOM, CRLF), path confinement, and a
 // table of malformed scripts each mapped to its line and message.
-#include <catch2/catch.hpp>
+#include "bpatch/script.hpp"
 
+#include <catch2/catch.hpp>
 #include <limits>
 
 #include "bpatch/error.hpp"
-#include "bpatch/script.hpp"
 
 using bpatch::Change;
 using bpatch::EditOp;
@@ -44,17 +44,22 @@ bpatch::Error parse_error(const std::string& text) {
 TEST_CASE("script: every statement and op parses to its Change", "[script]") {
   const auto changes = parse(
       "bpatch 1\n"
-      "edit firmware.bin expect=xxh3:" + kHash + " mode=0755\n"
-      "  write 0x10 hex:deadBEEF\n"
-      "  fill 0x100 4096 0xff\n"
-      "  insert 8192 file:blobs/hdr.bin\n"
-      "  delete 0x3000 16\n"
-      "  truncate 1048576\n"
-      "  append hex:0a\n"
-      "delta game.sfc patches/game.bps expect=xxh3:" + kHash + "\n"
-      "put assets/new.dat file:blobs/new.dat mode=644\n"
-      "put empty.txt hex:\n"
-      "remove old/legacy.dat expect=xxh3:" + kHash + "\n",
+      "edit firmware.bin expect=xxh3:" +
+          kHash +
+          " mode=0755\n"
+          "  write 0x10 hex:deadBEEF\n"
+          "  fill 0x100 4096 0xff\n"
+          "  insert 8192 file:blobs/hdr.bin\n"
+          "  delete 0x3000 16\n"
+          "  truncate 1048576\n"
+          "  append hex:0a\n"
+          "delta game.sfc patches/game.bps expect=xxh3:" +
+          kHash +
+          "\n"
+          "put assets/new.dat file:blobs/new.dat mode=644\n"
+          "put empty.txt hex:\n"
+          "remove old/legacy.dat expect=xxh3:" +
+          kHash + "\n",
       "/scripts");
   REQUIRE(changes.size() == 5);
   const auto hash = bpatch::Hash128::from_hex(kHash);
@@ -117,7 +122,9 @@ TEST_CASE("script: comments, blank lines, tabs, CRLF, a BOM and option order", "
       "\t# a comment inside the block does not end it\r\n"
       "\n"
       "\twrite 0 hex:00#trailing comment\r\n"
-      "put mode=0600 b.bin hex:01 expect=xxh3:" + kHash + "\n"
+      "put mode=0600 b.bin hex:01 expect=xxh3:" +
+      kHash +
+      "\n"
       "put c=d.bin hex:02");  // no final newline; '=' in a path
   REQUIRE(changes.size() == 3);
   CHECK(changes[0].edits.size() == 1);
@@ -155,7 +162,8 @@ TEST_CASE("script: paths are normalized, quoted, and confined", "[script]") {
         "bpatch 1\n"
         "put \"my dir/a file #1.bin\" file:\"blob s/\\\"q\\\" \\\\.bin\"\n"
         "delta \"x y\" \"p q.bps\"\n"
-        "remove \"expect=\"" + kHash + "\n",
+        "remove \"expect=\"" +
+            kHash + "\n",
         "dir/");
     REQUIRE(c.size() == 3);
     CHECK(c[0].target == "my dir/a file #1.bin");

@@ -24,15 +24,20 @@ constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
-[[noreturn]] void out_of_range(const std::string& message) { throw Error(Errc::usage, "", message); }
+[[noreturn]] void out_of_range(const std::string& message) {
+  throw Error(Errc::usage, "", message);
+}
 
 // True when b continues a, so that the two can be one piece.
 bool continues(const Piece& a, const Piece& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case Piece::Kind::source: return a.offset + a.length == b.offset;
-    case Piece::Kind::fill: return a.value == b.value;
-    case Piece::Kind::blob: return a.blob == b.blob && a.offset + a.length == b.offset;
+    case Piece::Kind::source:
+      return a.offset + a.length == b.offset;
+    case Piece::Kind::fill:
+      return a.value == b.value;
+    case Piece::Kind::blob:
+      return a.blob == b.blob && a.offset + a.length == b.offset;
   }
   return false;
 }
@@ -210,9 +215,15 @@ void EditList::emit(const Source& original, Sink& out) const {
                     num(original_size_) + " bytes");
   for (const Piece& p : pieces_) {
     switch (p.kind) {
-      case Piece::Kind::source: out.write_from(original, p.offset, p.length); break;
-      case Piece::Kind::fill: out.write_fill(p.value, p.length); break;
-      case Piece::Kind::blob: out.write_from(*p.blob, p.offset, p.length); break;
+      case Piece::Kind::source:
+        out.write_from(original, p.offset, p.length);
+        break;
+      case Piece::Kind::fill:
+        out.write_fill(p.value, p.length);
+        break;
+      case Piece::Kind::blob:
+        out.write_from(*p.blob, p.offset, p.length);
+        break;
     }
   }
 }
@@ -225,12 +236,24 @@ std::shared_ptr<const Source> open_data(const Data& data, FileSystem& fs) {
 void apply_edit_op(EditList& list, const EditOp& op, FileSystem& fs) {
   try {
     switch (op.kind) {
-      case EditOp::Kind::write: list.write(op.offset, open_data(op.data, fs)); break;
-      case EditOp::Kind::fill: list.fill(op.offset, op.length, op.value); break;
-      case EditOp::Kind::insert: list.insert(op.offset, open_data(op.data, fs)); break;
-      case EditOp::Kind::erase: list.erase(op.offset, op.length); break;
-      case EditOp::Kind::truncate: list.truncate(op.length); break;
-      case EditOp::Kind::append: list.append(open_data(op.data, fs)); break;
+      case EditOp::Kind::write:
+        list.write(op.offset, open_data(op.data, fs));
+        break;
+      case EditOp::Kind::fill:
+        list.fill(op.offset, op.length, op.value);
+        break;
+      case EditOp::Kind::insert:
+        list.insert(op.offset, open_data(op.data, fs));
+        break;
+      case EditOp::Kind::erase:
+        list.erase(op.offset, op.length);
+        break;
+      case EditOp::Kind::truncate:
+        list.truncate(op.length);
+        break;
+      case EditOp::Kind::append:
+        list.append(open_data(op.data, fs));
+        break;
     }
   } catch (const Error& e) {
     if (op.origin.empty()) throw;

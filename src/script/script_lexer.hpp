@@ -28,9 +28,9 @@ struct LineContext {
 };
 
 struct Token {
-  std::string text;                       // with quotes and escapes resolved
+  std::string text;                        // with quotes and escapes resolved
   size_t first_quote = std::string::npos;  // where the first quoted part starts in text
-  size_t column = 0;                      // 1-based byte column of the token
+  size_t column = 0;                       // 1-based byte column of the token
 
   // `key=value` with the '=' outside quotes.
   bool is_option() const;
@@ -39,7 +39,7 @@ struct Token {
 };
 
 struct Line {
-  size_t number = 0;   // 1-based
+  size_t number = 0;  // 1-based
   bool indented = false;
   std::vector<Token> tokens;  // empty for blank and comment lines
 };

@@ -88,8 +88,8 @@ std::vector<const Token*> positionals(const Line& line, size_t count, bool allow
     out.push_back(&token);
   }
   if (out.size() < count)
-    ctx.fail("`" + line.tokens[0].text + "` is missing " + (out.empty() ? "its arguments" : "arguments") +
-             " (usage: " + usage + ")");
+    ctx.fail("`" + line.tokens[0].text + "` is missing " +
+             (out.empty() ? "its arguments" : "arguments") + " (usage: " + usage + ")");
   return out;
 }
 
@@ -110,7 +110,7 @@ class Parser {
 
   const std::string& script_path_;
   const std::string& script_dir_;
-  size_t header_line_ = 0;  // 0 until `bpatch 1` was read
+  size_t header_line_ = 0;           // 0 until `bpatch 1` was read
   std::optional<size_t> edit_line_;  // the `edit` whose ops are being read
   std::vector<Change> changes_;
   std::map<std::string, size_t> target_lines_;  // normalized target -> its line
@@ -123,6 +123,8 @@ std::string Parser::origin(size_t line) const {
 void Parser::line(const Line& line) {
   const LineContext ctx{script_path_, line.number};
   const std::string& keyword = line.tokens[0].text;
+  if (line.tokens[0].first_quote != std::string::npos)
+    ctx.fail("a line starts with a keyword, not a quoted " + quoted(keyword));
   if (header_line_ == 0) return header(line, ctx);
   if (keyword == "bpatch")
     ctx.fail("`bpatch` header repeated (it is on line " + std::to_string(header_line_) + ")");
@@ -130,8 +132,9 @@ void Parser::line(const Line& line) {
   const StatementSpec* statement_spec = find_spec(kStatements, keyword);
   if (line.indented) {
     if (!edit_line_)
-      ctx.fail("indented line outside an `edit` block (edit ops go on indented lines after an "
-               "`edit` line)");
+      ctx.fail(
+          "indented line outside an `edit` block (edit ops go on indented lines after an "
+          "`edit` line)");
     if (statement_spec)
       ctx.fail("`" + keyword + "` is a statement, not an edit op (statements are not indented)");
     if (!op_spec)
@@ -164,7 +167,7 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
   Change change;
   change.kind = spec.kind;
   change.origin = origin(line.number);
-  change.target = script::confine_path(args[0]->text, "target", ctx);
+  change.target = script::confine_path(args[0]->text, "target", script::PathBase::root, ctx);
   for (const Token& token : line.tokens) {
     if (&token == &line.tokens[0] || !is_known_option(token)) continue;
     const std::string key(token.key());
@@ -178,7 +181,9 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
       change.expect = script::parse_hash(token.value(), ctx);
   }
   if (spec.kind == Change::Kind::delta)
-    change.patch = script::join_path(script_dir_, script::confine_path(args[1]->text, "patch", ctx));
+    change.patch = script::join_path(
+        script_dir_,
+        script::confine_path(args[1]->text, "patch", script::PathBase::script_dir, ctx));
   if (spec.kind == Change::Kind::put)
     change.content = script::parse_data(args[1]->text, script_dir_, /*allow_empty=*/true, ctx);
 
@@ -216,8 +221,12 @@ void Parser::op(const OpSpec& spec, const Line& line, const LineContext& ctx) {
       op.offset = number(0, "offset");
       op.length = number(1, "length");
       break;
-    case EditOp::Kind::truncate: op.length = number(0, "size"); break;
-    case EditOp::Kind::append: op.data = data(0); break;
+    case EditOp::Kind::truncate:
+      op.length = number(0, "size");
+      break;
+    case EditOp::Kind::append:
+      op.data = data(0);
+      break;
   }
   changes_.back().edits.push_back(std::move(op));
 }
@@ -232,8 +241,9 @@ void Parser::close_edit() {
 
 std::vector<Change> Parser::finish() {
   if (header_line_ == 0)
-    LineContext{script_path_, 1}.fail("expected `bpatch 1` as the first statement (the script "
-                                      "has no statements)");
+    LineContext{script_path_, 1}.fail(
+        "expected `bpatch 1` as the first statement (the script "
+        "has no statements)");
   close_edit();
   return std::move(changes_);
 }

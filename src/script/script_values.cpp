@@ -76,10 +76,13 @@ Hash128 parse_hash(std::string_view text, const LineContext& ctx) {
   ctx.fail("malformed hash " + quoted(text) + " (expected xxh3:<32 hex digits>)");
 }
 
-std::string confine_path(std::string_view text, const char* what, const LineContext& ctx) {
+std::string confine_path(std::string_view text, const char* what, PathBase base,
+                         const LineContext& ctx) {
+  const std::string base_name = base == PathBase::root ? "the root" : "the script's directory";
   if (text.empty()) ctx.fail(std::string(what) + " path is empty");
   if (text.front() == '/')
-    ctx.fail(std::string(what) + " path " + quoted(text) + " is absolute (paths are relative)");
+    ctx.fail(std::string(what) + " path " + quoted(text) + " is absolute (paths are relative to " +
+             base_name + ")");
   std::vector<std::string_view> parts;
   for (std::string_view rest = text; !rest.empty();) {
     const size_t slash = rest.find('/');
@@ -89,7 +92,7 @@ std::string confine_path(std::string_view text, const char* what, const LineCont
     if (part != "..") {
       parts.push_back(part);
     } else if (parts.empty()) {
-      ctx.fail(std::string(what) + " path " + quoted(text) + " climbs out of its directory");
+      ctx.fail(std::string(what) + " path " + quoted(text) + " climbs out of " + base_name);
     } else {
       parts.pop_back();
     }
@@ -112,7 +115,8 @@ Data parse_data(std::string_view text, const std::string& script_dir, bool allow
                 const LineContext& ctx) {
   Data data;
   if (text.starts_with("file:")) {
-    data.file = join_path(script_dir, confine_path(text.substr(5), "file:", ctx));
+    data.file =
+        join_path(script_dir, confine_path(text.substr(5), "file:", PathBase::script_dir, ctx));
     return data;
   }
   if (!text.starts_with("hex:"))
@@ -125,7 +129,8 @@ Data parse_data(std::string_view text, const std::string& script_dir, bool allow
   for (size_t i = 0; i < digits.size(); i += 2) {
     const int hi = hex_value(digits[i]), lo = hex_value(digits[i + 1]);
     if (hi < 0 || lo < 0)
-      ctx.fail("hex: data has a non-hex character at digit " + std::to_string(hi < 0 ? i + 1 : i + 2));
+      ctx.fail("hex: data has a non-hex character at digit " +
+               std::to_string(hi < 0 ? i + 1 : i + 2));
     data.bytes.push_back(static_cast<std::byte>(hi * 16 + lo));
   }
   return data;

@@ -31,10 +31,14 @@ std::byte parse_byte(std::string_view text, const LineContext& ctx);
 uint32_t parse_mode(std::string_view text, const LineContext& ctx);
 Hash128 parse_hash(std::string_view text, const LineContext& ctx);
 
+// What a path is relative to, for messages.
+enum class PathBase { root, script_dir };
+
 // Normalizes a relative path lexically ("a/./b/../c" -> "a/c"). Rejects an
 // empty or absolute path, one that climbs out of its base with "..", and one
 // that names the base itself. `what` names the path in messages.
-std::string confine_path(std::string_view text, const char* what, const LineContext& ctx);
+std::string confine_path(std::string_view text, const char* what, PathBase base,
+                         const LineContext& ctx);
 
 // `dir` + "/" + `path`, or `path` when dir is empty.
 std::string join_path(const std::string& dir, const std::string& path);
