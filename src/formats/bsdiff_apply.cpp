@@ -10,7 +10,7 @@
 namespace bpatch::formats {
 namespace {
 
-constexpr size_t kOutBuffer = 1 << 20;       // bytes handed to the sink at once
+constexpr size_t kOutBuffer = 512 * 1024;      // bytes handed to the sink at once
 constexpr size_t kOldWindow = 256 * 1024;    // bytes of the old file read at once
 
 // dst[i] = a[i] + b[i] mod 256, eight bytes at a time without carries

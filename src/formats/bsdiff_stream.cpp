@@ -16,7 +16,7 @@
 namespace bpatch::formats {
 namespace {
 
-constexpr size_t kChunkSize = 256 * 1024;
+constexpr size_t kChunkSize = 128 * 1024;
 constexpr size_t kChunks = 4;
 
 // Fills `buf` from `bz`; returns the count, short only at the stream's end.
