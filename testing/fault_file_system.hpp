@@ -15,6 +15,8 @@
 //     unsynced data is dropped (MemoryFileSystem::drop_unsynced), as Linux
 //     drops dirty pages after a failed writeback, so a retried fsync cannot
 //     hide the loss;
+//   * sync/sync_dir with `silent`: nothing fails, the call just does not
+//     reach the wrapped file system (an fsync that lies);
 //   * kinds whose POSIX call reports some errno as a result, not an error,
 //     keep doing so: lstat gives nullopt for ENOENT/ENOTDIR, set_owner false
 //     for EPERM, try_lock nullptr for EWOULDBLOCK, clone_range false for any
@@ -55,6 +57,8 @@ struct FaultRule {
   int err = 5;           // EIO
   bool sticky = false;   // also every later call of that kind
   bool partial = false;  // write: write the first half before failing
+  bool silent = false;   // sync/sync_dir only: report success, do nothing (a lying
+                         // disk; proves a crash test notices a missing fsync)
 };
 
 class FaultFileSystem final : public FileSystem {
@@ -64,6 +68,8 @@ class FaultFileSystem final : public FileSystem {
   void add_fault(FaultRule rule);
   void fail_nth(FsOp op, uint64_t nth, int err) { add_fault({op, nth, err}); }
   void fail_from(FsOp op, uint64_t nth, int err) { add_fault({op, nth, err, true}); }
+  // Every sync (or sync_dir) from the nth on succeeds without syncing.
+  void skip_from(FsOp op, uint64_t nth) { add_fault({op, nth, 0, true, false, true}); }
   void clear_faults();
 
   uint64_t calls(FsOp op) const;

@@ -225,3 +225,20 @@ TEST_CASE("FaultFileSystem counts calls from several threads", "[faultfs]") {
   for (auto& t : threads) t.join();
   CHECK(fs.calls(FsOp::lstat) == 4000);
 }
+
+TEST_CASE("FaultFileSystem can make fsyncs lie: success reported, nothing durable", "[faultfs]") {
+  auto mem = base_fs();
+  FaultFileSystem fs(*mem);
+  fs.skip_from(FsOp::sync, 1);
+  fs.skip_from(FsOp::sync_dir, 2);
+  fs.sync_dir("/d");  // the first one is honest
+  save_atomically(fs, "/d", "f", "new");
+  CHECK(mem->read_file("/d/f") == "new");
+  CHECK(fs.faults_injected() == 2);
+  auto image = durable_image(*mem);
+  CHECK(image->read_file("/d/f") == "old");
+  CHECK_FALSE(image->exists("/d/.f.tmp"));
+  fs.clear_faults();
+  fs.sync_dir("/d");
+  CHECK(durable_image(*mem)->read_file("/d/f").empty());  // name durable, data never synced
+}
