@@ -50,6 +50,8 @@ class MemoryFile final : public File {
   void sync() override {
     auto lock = core_->enter();
     core_->st.sync_inode(ino_);
+    // fsync of a directory descriptor makes its entries durable (sync_dir does just that).
+    if (core_->st.inode(ino_).type == FileType::directory) core_->st.sync_dir(ino_);
     TraceOp op;
     op.kind = TraceOp::Kind::sync;
     op.path = path_;

@@ -46,6 +46,14 @@ TEST_CASE("a synced file whose name is not synced vanishes in a crash", "[crashs
   kept->check_invariants();
 }
 
+TEST_CASE("fsync of an open directory makes its entries durable, as sync_dir does", "[crashstates]") {
+  auto fs = base_fs();
+  fs->write_file("/d/new", "x");
+  fs->open("/d", OpenMode::read)->sync();
+  CHECK(durable_image(*fs)->exists("/d/new"));
+  fs->check_invariants();
+}
+
 TEST_CASE("a durable name with unsynced data comes back empty", "[crashstates]") {
   auto fs = base_fs();
   auto f = fs->open("/d/new", OpenMode::create_exclusive);
