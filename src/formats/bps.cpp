@@ -225,7 +225,7 @@ void apply_bps(const Source& patch, const Source& old, Sink& out) {
                 "already holds the result of the BPS patch " + patch.name() + " (" +
                     describe(h.target_size, h.footer.target_crc) + ")");
 
-  TargetWriter writer(out, kTargetWindow, /*compute_crc=*/true);
+  TargetWriter writer(out, kTargetWindow, /*compute_crc=*/true, h.target_size);
   walk_actions(patch, h, [&](ActionKind kind, uint64_t length, uint64_t arg) {
     switch (kind) {
       case kSourceRead:

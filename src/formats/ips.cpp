@@ -187,7 +187,7 @@ void apply_ips(const Source& patch, const Source& old, Sink& out) {
   const uint64_t out_size =
       index.truncate ? uint64_t{*index.truncate} : std::max(old.size(), index.max_end);
 
-  TargetWriter writer(out, 0, /*compute_crc=*/false);
+  TargetWriter writer(out, 0, /*compute_crc=*/false, out_size);
   uint64_t pos = 0;
   // Emits the output up to `end` from the source, zero-filled past its end.
   const auto emit_gap = [&](uint64_t end) {

@@ -19,13 +19,25 @@ constexpr size_t kScratch = size_t{1} << 16;
 
 }  // namespace
 
-TargetWriter::TargetWriter(Sink& out, size_t window_bytes, bool compute_crc)
+namespace {
+
+// Twice the window (so that half the ring can be staged output while the
+// other half still holds history), but no more than the whole output needs.
+size_t ring_size(size_t window_bytes, uint64_t expected_size) {
+  const size_t wanted = std::max(kMinRing, window_bytes * 2);
+  const uint64_t needed = std::max<uint64_t>(expected_size, 1) * 2;  // staging + history
+  return static_cast<size_t>(std::max<uint64_t>(std::min<uint64_t>(wanted, needed), 4096));
+}
+
+}  // namespace
+
+TargetWriter::TargetWriter(Sink& out, size_t window_bytes, bool compute_crc, uint64_t expected_size)
     : out_(out),
       sink_base_(out.size()),
       compute_crc_(compute_crc),
       window_(window_bytes),
-      ring_(std::max(kMinRing, window_bytes * 2)),
-      scratch_(kScratch) {}
+      ring_(ring_size(window_bytes, expected_size)),
+      scratch_(std::min(kScratch, ring_.size())) {}
 
 uint64_t TargetWriter::ring_low() const {
   const uint64_t ring = ring_.size();

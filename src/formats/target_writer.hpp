@@ -29,7 +29,9 @@ namespace bpatch::formats {
 
 class TargetWriter {
  public:
-  TargetWriter(Sink& out, size_t window_bytes, bool compute_crc);
+  // `expected_size`, when known, keeps the buffers small for small outputs.
+  TargetWriter(Sink& out, size_t window_bytes, bool compute_crc,
+               uint64_t expected_size = UINT64_MAX);
 
   // Output bytes appended so far (including ones still buffered).
   uint64_t size() const { return pos_; }

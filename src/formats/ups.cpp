@@ -159,7 +159,7 @@ void apply_ups(const Source& patch, const Source& old, Sink& out) {
   const uint64_t out_size = forward ? h.output_size : h.input_size;
   const uint32_t out_crc = forward ? h.footer.target_crc : h.footer.source_crc;
 
-  TargetWriter writer(out, 0, /*compute_crc=*/true);
+  TargetWriter writer(out, 0, /*compute_crc=*/true, out_size);
   ByteReader input(old);
   std::vector<std::byte> pending;  // XOR results not yet handed to the writer
   pending.reserve(kXorBuffer);

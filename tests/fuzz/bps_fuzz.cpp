@@ -1,0 +1,70 @@
+// libFuzzer target for the BPS decoder, differential against the test-side
+// reference applier. Input: a flags byte, a source-length byte (x16), then
+// the patch after its "BPS1" magic. Unless the flags say otherwise the
+// harness writes the right source CRC, the CRC the result must have and the
+// patch CRC into the footer, so the fuzzer explores the actions rather than
+// the checksums. Declared sizes above 1 MiB are only inspected. Only
+// bpatch::Error is caught: any other exception or disagreement aborts.
+#include <cstdint>
+#include <cstdlib>
+
+#include "bpatch/error.hpp"
+#include "bpatch/format.hpp"
+#include "testing/rom_reference.hpp"
+
+using namespace bpatch;
+using namespace bpatch::testing;
+
+namespace {
+
+void put_le32_at(Bytes& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = std::byte((v >> (8 * i)) & 0xFF);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  const uint8_t flags = data[0];
+  const size_t source_size = size_t{data[1]} * 16;
+  Bytes old(source_size);
+  for (size_t i = 0; i < source_size; ++i) old[i] = std::byte((i * 167 + i / 256) & 0xFF);
+  Bytes patch = to_bytes("BPS1");
+  for (size_t i = 2; i < size; ++i) patch.push_back(std::byte{data[i]});
+
+  if (patch.size() >= 19) {
+    const size_t footer = patch.size() - 12;
+    if (!(flags & 1)) put_le32_at(patch, footer, reference_crc32(old));
+    if (!(flags & 4)) fix_patch_crc(patch);
+    if (!(flags & 2)) {
+      if (auto result = reference_apply_bps(patch, old, /*check_target_crc=*/false)) {
+        put_le32_at(patch, footer + 4, reference_crc32(*result));
+        if (!(flags & 4)) fix_patch_crc(patch);
+      }
+    }
+  }
+
+  const MemorySource p(std::span<const std::byte>(patch), "patch");
+  const MemorySource o(std::span<const std::byte>(old), "old");
+  try {
+    inspect_patch(p);
+  } catch (const Error&) {
+  }
+  const auto sizes = beat_declared_sizes(patch);
+  if (sizes && (sizes->source > (1u << 20) || sizes->target > (1u << 20))) return 0;
+  try {
+    check_source(p, o);
+  } catch (const Error&) {
+  }
+  const std::optional<Bytes> expected = reference_apply_bps(patch, old);
+  MemorySink out;
+  bool ok = true;
+  try {
+    apply_patch(p, o, out);
+  } catch (const Error&) {
+    ok = false;
+  }
+  if (ok != expected.has_value()) std::abort();
+  if (ok && out.data() != *expected) std::abort();
+  return 0;
+}
