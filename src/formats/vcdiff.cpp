@@ -36,6 +36,9 @@ WindowSummary walk_windows(ByteReader& in, const vcdiff::FileHeader& header) {
     if (w.uses_target()) ++s.target_segments;
     if (w.uses_source()) s.source_span = std::max(s.source_span, w.segment_offset + w.segment_length);
   }
+  if (s.windows == 0)
+    throw Error(Errc::bad_patch, in.source().name(),
+                "at offset " + std::to_string(in.offset()) + ": the patch has no windows (truncated?)");
   return s;
 }
 

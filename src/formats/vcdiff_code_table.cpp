@@ -77,10 +77,6 @@ CodeTable CodeTable::from_bytes(std::span<const uint8_t, kCodeTableBytes> b, uin
         throw Error(Errc::bad_patch, name,
                     "custom code table: entry " + std::to_string(i) + " has unknown instruction type " +
                         std::to_string(h.type));
-      if (h.type == kCopy && h.mode >= modes)
-        throw Error(Errc::bad_patch, name,
-                    "custom code table: entry " + std::to_string(i) + " uses COPY mode " +
-                        std::to_string(h.mode) + " but only " + std::to_string(modes) + " exist");
       if (h.type != kCopy) h.mode = 0;
       if (h.type == kNoop) h.size = 0;
     }

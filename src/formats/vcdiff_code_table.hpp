@@ -45,8 +45,10 @@ struct CodeTable {
   static const std::array<uint8_t, kCodeTableBytes>& standard_bytes();
 
   // Builds a table from its string form and cache sizes. Throws
-  // Error(bad_patch, name) when an entry names an unknown type or a COPY
-  // mode the caches do not have, or when near + same + 2 modes exceed 256.
+  // Error(bad_patch, name) when an entry names an unknown type, or when
+  // near + same + 2 modes exceed 256. An entry whose COPY mode the caches
+  // do not have is kept (a table may keep the default entries while
+  // shrinking the caches) and fails only if a window uses it.
   static CodeTable from_bytes(std::span<const uint8_t, kCodeTableBytes> bytes, uint8_t near_size,
                               uint8_t same_size, const std::string& name);
 };

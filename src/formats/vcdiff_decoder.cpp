@@ -52,10 +52,14 @@ void Decoder::run() {
     table_ = CodeTable::standard();
   }
   cache_ = std::make_unique<AddressCache>(table_.near_size, table_.same_size);
-  for (uint64_t index = 0; in_.remaining() > 0; ++index) {
+  uint64_t index = 0;
+  for (; in_.remaining() > 0; ++index) {
     const WindowHeader w = read_window_header(in_, header_, output_);
     decode_window(w, index);
   }
+  // xdelta3 writes a window even for an empty target; a patch that stops
+  // right after its header has lost its windows.
+  if (index == 0) fail(Errc::bad_patch, in_.offset(), "the patch has no windows (truncated?)");
 }
 
 SectionReader Decoder::load_section(Kind kind, uint64_t length, bool compressed, uint64_t offset,

@@ -11,7 +11,8 @@
 // adler32 does not match (wrong_source instead for the first window when
 // it copies from the source: the usual cause is a different old file);
 // wrong_source when the old file is too short for a window's segment;
-// too_large past the limits in vcdiff_format.hpp. Not thread-safe.
+// too_large past the limits in vcdiff_format.hpp; bad_patch for a patch
+// without windows (xdelta3 always writes one). Not thread-safe.
 #pragma once
 
 #include <cstdint>

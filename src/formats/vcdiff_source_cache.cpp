@@ -1,4 +1,4 @@
-// Direct-mapped source block cache.
+// Source segment reads: direct for long copies, a block cache for short ones.
 #include "formats/vcdiff_source_cache.hpp"
 
 #include <algorithm>
@@ -24,7 +24,7 @@ const uint8_t* SourceCache::block(uint64_t index) {
 }
 
 void SourceCache::read(uint64_t offset, uint8_t* out, size_t n) {
-  if (n >= kBlock) {
+  if (n >= kDirect) {
     src_.read(offset, std::as_writable_bytes(std::span(out, n)));
     return;
   }
