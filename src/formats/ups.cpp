@@ -22,8 +22,8 @@
 // first (Errc::checksum); the source must match the input or the output side
 // in size and CRC before any output (Errc::wrong_source otherwise); the CRC
 // of the result is computed while writing and checked at the end
-// (Errc::checksum). Flips is laxer here: it lets hunks run past both files
-// and fills the output after the last hunk with zeros instead of the input.
+// (Errc::checksum). Some appliers let the cursor run on past both files
+// (the bytes are dropped); here that is a malformed patch.
 #include <algorithm>
 #include <string>
 #include <vector>
