@@ -117,8 +117,10 @@ void TargetWriter::append_fill(std::byte value, uint64_t length) {
     return;
   }
   flush();
-  const uint64_t ring = ring_.size();
+  // The sink first: it is what bounds a hostile fill (a full disk, a cap).
+  out_.write_fill(value, length);
   if (compute_crc_) crc_.update_fill(value, length);
+  const uint64_t ring = ring_.size();
   const uint64_t end = pos_ + length;
   for (uint64_t at = end - std::min<uint64_t>(length, ring); at < end;) {
     const size_t slot = static_cast<size_t>(at % ring);
@@ -126,7 +128,6 @@ void TargetWriter::append_fill(std::byte value, uint64_t length) {
     std::memset(ring_.data() + slot, static_cast<int>(value), n);
     at += n;
   }
-  out_.write_fill(value, length);
   pos_ = end;
   flushed_ = end;
 }
