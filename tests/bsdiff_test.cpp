@@ -8,13 +8,12 @@
 // (same test-side encoder) cover what no encoder writes: hostile lengths,
 // seeks, leftovers and trailing bytes. Every decoder path runs three ways:
 // the default, every stream decoded inline, every stream on a worker thread.
-#include <catch2/catch.hpp>
-
 #include <boost/iostreams/copy.hpp>
 #include <boost/iostreams/device/array.hpp>
 #include <boost/iostreams/device/back_inserter.hpp>
 #include <boost/iostreams/filter/bzip2.hpp>
 #include <boost/iostreams/filtering_stream.hpp>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -28,8 +27,8 @@ namespace {
 
 namespace bio = boost::iostreams;
 using bpatch::Errc;
-using bpatch::testing::TempDir;
 using bpatch::testing::read_file;
+using bpatch::testing::TempDir;
 using bpatch::testing::write_file;
 
 // ---- Test-side bzip2 and bsdiff encoding, independent of the decoder ----
@@ -157,7 +156,8 @@ RawPatch naive_patch(const std::string& old_data, const std::string& new_data) {
 // ---- The tools ----
 
 bool have_tools() {
-  return std::system("command -v bsdiff >/dev/null 2>&1 && command -v bspatch >/dev/null 2>&1") == 0;
+  return std::system("command -v bsdiff >/dev/null 2>&1 && command -v bspatch >/dev/null 2>&1") ==
+         0;
 }
 
 std::string make_patch(const std::string& old_data, const std::string& new_data) {
@@ -185,7 +185,7 @@ enum class Mode { by_default, inline_only, threads_always };
 constexpr Mode kModes[] = {Mode::by_default, Mode::inline_only, Mode::threads_always};
 
 std::string patched(const std::string& patch, const std::string& old_data,
-                  Mode mode = Mode::by_default) {
+                    Mode mode = Mode::by_default) {
   bpatch::MemorySource patch_src(std::as_bytes(std::span(patch)), "patch");
   bpatch::MemorySource old_src(std::as_bytes(std::span(old_data)), "old");
   bpatch::MemorySink sink;
@@ -230,8 +230,8 @@ struct Pair {
 
 // Text-like bytes: words from a small vocabulary, so that bsdiff finds matches.
 std::string words(std::mt19937_64& rng, size_t n) {
-  static const char* const kWords[] = {"alpha ", "beta ", "gamma\n", "delta ", "\x01\x02\x03",
-                                       "epsilon ", "\xff\xfe", "zeta ", "eta\t", "theta "};
+  static const char* const kWords[] = {"alpha ",   "beta ",    "gamma\n", "delta ", "\x01\x02\x03",
+                                       "epsilon ", "\xff\xfe", "zeta ",   "eta\t",  "theta "};
   std::string out;
   while (out.size() < n) out += kWords[rng() % 10];
   out.resize(n);
@@ -267,8 +267,9 @@ std::vector<Pair> make_pairs() {
   pairs.push_back({"empty to data", "", words(rng, 5000)});
   pairs.push_back({"data to empty", words(rng, 5000), ""});
   pairs.push_back({"identical", text, text});
-  pairs.push_back({"growth", text, text.substr(0, 30000) + words(rng, 20000) + text.substr(30000) +
-                                       bpatch::testing::random_bytes(rng, 3000)});
+  pairs.push_back({"growth", text,
+                   text.substr(0, 30000) + words(rng, 20000) + text.substr(30000) +
+                       bpatch::testing::random_bytes(rng, 3000)});
   pairs.push_back({"shrinkage", text, text.substr(10000, 40000) + text.substr(70000)});
   pairs.push_back({"edits", text, edit(rng, text, 300, 10)});
   pairs.push_back({"unrelated", bpatch::testing::random_bytes(rng, 40000),
@@ -282,8 +283,8 @@ std::vector<Pair> make_pairs() {
     pairs.push_back({"ELF binary with edits", elf, edit(rng, elf, 500, 6)});
   else
     WARN("no ELF binary found in /bin or /usr/bin: skipping that pair");
-  std::string big = words(rng, 1500000) + bpatch::testing::random_bytes(rng, 500000) +
-                    words(rng, 1500000);
+  std::string big =
+      words(rng, 1500000) + bpatch::testing::random_bytes(rng, 500000) + words(rng, 1500000);
   pairs.push_back({"a few MiB", big, edit(rng, big, 3000, 40)});
   return pairs;
 }
@@ -528,8 +529,7 @@ TEST_CASE("BSDIFF40 block lengths must fit the patch and hold exactly one stream
   const auto c = static_cast<int64_t>(ctrl.size()), d = static_cast<int64_t>(diff.size());
   const std::string body = ctrl + diff + extra;
   CHECK(patched(build(c, d, body), old_data) == "1234ab");
-  expect_error(build(c + 100000, d, body), old_data, Errc::bad_patch,
-               "control block length");
+  expect_error(build(c + 100000, d, body), old_data, Errc::bad_patch, "control block length");
   expect_error(build(c, d + 100000, body), old_data, Errc::bad_patch, "diff block length");
   expect_error(build(INT64_MAX, d, body), old_data, Errc::bad_patch, "control block length");
   expect_error(build(-c, d, body), old_data, Errc::bad_patch, "negative control block length");
@@ -547,8 +547,7 @@ TEST_CASE("BSDIFF40 block lengths must fit the patch and hold exactly one stream
   expect_error(build(d, c, diff + ctrl + extra), old_data, Errc::bad_patch);
 }
 
-TEST_CASE("bsdiff corruption table: no flipped bit or truncation yields a wrong file",
-          "[bsdiff]") {
+TEST_CASE("bsdiff corruption table: no flipped bit or truncation yields a wrong file", "[bsdiff]") {
   const std::string old_data = sample_old(), new_data = sample_new();
   std::string p40;
   if (have_tools()) {
@@ -577,11 +576,13 @@ TEST_CASE("bsdiff corruption table: no flipped bit or truncation yields a wrong 
     }
     INFO(harmless << " of " << flips << " flips were harmless");
     CHECK(harmless * 50 < flips);
+    // Every length near the header and the end, every 3rd in between.
     for (size_t n = 0; n < patch->size(); ++n) {
+      if (n > 64 && n + 64 < patch->size() && n % 3 != 0) continue;
       INFO("truncated to " << n << " bytes");
-      CHECK_THROWS_AS(patched(patch->substr(0, n), old_data, n % 2 ? Mode::inline_only
-                                                                  : Mode::threads_always),
-                      bpatch::Error);
+      CHECK_THROWS_AS(
+          patched(patch->substr(0, n), old_data, n % 2 ? Mode::inline_only : Mode::threads_always),
+          bpatch::Error);
     }
   }
 }

@@ -17,13 +17,13 @@
 //
 // The control stream is decoded inline; the diff and extra streams, when
 // large, on two worker threads (see bsdiff_stream.hpp).
-#include "bpatch/error.hpp"
-#include "formats/bsdiff_apply.hpp"
-#include "formats/decoders.hpp"
-
 #include <array>
 #include <cstring>
 #include <mutex>
+
+#include "bpatch/error.hpp"
+#include "formats/bsdiff_apply.hpp"
+#include "formats/decoders.hpp"
 
 namespace bpatch::formats {
 namespace {
@@ -39,8 +39,7 @@ struct Header40 {
 Header40 read_header(const Source& patch) {
   if (patch.size() < 32)
     throw Error(Errc::bad_patch, patch.name(),
-                "BSDIFF40 header is truncated: " + std::to_string(patch.size()) +
-                    " of 32 bytes");
+                "BSDIFF40 header is truncated: " + std::to_string(patch.size()) + " of 32 bytes");
   std::array<std::byte, 32> raw{};
   patch.read(0, raw);
   if (std::memcmp(raw.data(), "BSDIFF40", 8) != 0)
@@ -71,8 +70,7 @@ Header40 read_header(const Source& patch) {
   return h;
 }
 
-std::unique_ptr<DecodedStream> open_ctrl(const Source& patch, const Header40& h,
-                                         std::mutex& lock) {
+std::unique_ptr<DecodedStream> open_ctrl(const Source& patch, const Header40& h, std::mutex& lock) {
   return open_decoded_stream(patch, h.ctrl_begin, h.diff_begin, "control stream", lock, false);
 }
 
@@ -94,12 +92,13 @@ void apply_bsdiff40_with(const Source& patch, const Source& old, Sink& out,
     if (!read_triple(*ctrl, index, patch.name(), triple))
       throw Error(Errc::bad_patch, patch.name(),
                   "the control stream ends after " + std::to_string(index) +
-                      " triples, at new offset " + std::to_string(applier.new_pos()) +
-                      " of " + std::to_string(h.new_size));
+                      " triples, at new offset " + std::to_string(applier.new_pos()) + " of " +
+                      std::to_string(h.new_size));
     applier.apply(triple, index++, *diff, *extra);
   }
   applier.flush();
-  const std::string context = "after the " + std::to_string(h.new_size) + "-byte new file was complete";
+  const std::string context =
+      "after the " + std::to_string(h.new_size) + "-byte new file was complete";
   ctrl->expect_end(patch.name(), context);
   diff->expect_end(patch.name(), context);
   extra->expect_end(patch.name(), context);

@@ -13,13 +13,13 @@
 //
 // A large stream is decoded ahead on a worker thread, overlapping the
 // combining with the old file and the output (see bsdiff_stream.hpp).
-#include "bpatch/error.hpp"
-#include "formats/bsdiff_apply.hpp"
-#include "formats/decoders.hpp"
-
 #include <array>
 #include <cstring>
 #include <mutex>
+
+#include "bpatch/error.hpp"
+#include "formats/bsdiff_apply.hpp"
+#include "formats/decoders.hpp"
 
 namespace bpatch::formats {
 namespace {
@@ -28,9 +28,9 @@ constexpr uint64_t kHeaderSize = 24;
 
 uint64_t read_new_size(const Source& patch) {
   if (patch.size() < kHeaderSize)
-    throw Error(Errc::bad_patch, patch.name(),
-                "ENDSLEY/BSDIFF43 header is truncated: " + std::to_string(patch.size()) +
-                    " of 24 bytes");
+    throw Error(
+        Errc::bad_patch, patch.name(),
+        "ENDSLEY/BSDIFF43 header is truncated: " + std::to_string(patch.size()) + " of 24 bytes");
   std::array<std::byte, kHeaderSize> raw{};
   patch.read(0, raw);
   if (std::memcmp(raw.data(), "ENDSLEY/BSDIFF43", 16) != 0)

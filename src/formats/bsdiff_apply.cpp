@@ -10,8 +10,8 @@
 namespace bpatch::formats {
 namespace {
 
-constexpr size_t kOutBuffer = 512 * 1024;      // bytes handed to the sink at once
-constexpr size_t kOldWindow = 256 * 1024;    // bytes of the old file read at once
+constexpr size_t kOutBuffer = 512 * 1024;  // bytes handed to the sink at once
+constexpr size_t kOldWindow = 256 * 1024;  // bytes of the old file read at once
 
 // dst[i] = a[i] + b[i] mod 256, eight bytes at a time without carries
 // crossing byte lanes: add the low 7 bits of each lane, then xor in the
@@ -40,7 +40,7 @@ std::string where(uint64_t index, uint64_t new_pos) {
 
 int64_t offtin(std::span<const std::byte, 8> bytes) {
   uint64_t magnitude = 0;
-  for (int i = 7; i >= 0; --i) magnitude = (magnitude << 8) | static_cast<uint8_t>(bytes[i]);
+  for (size_t i = 8; i-- > 0;) magnitude = (magnitude << 8) | static_cast<uint8_t>(bytes[i]);
   const bool negative = (magnitude >> 63) != 0;
   const auto value = static_cast<int64_t>(magnitude & ~(uint64_t{1} << 63));
   return negative ? -value : value;
@@ -125,7 +125,8 @@ void TripleApplier::flush() {
 
 std::span<const std::byte> TripleApplier::old_view(uint64_t pos, size_t max) {
   if (pos < old_buf_start_ || pos >= old_buf_start_ + old_buf_len_) {
-    if (old_buf_.empty()) old_buf_.resize(static_cast<size_t>(std::min<uint64_t>(old_.size(), kOldWindow)));
+    if (old_buf_.empty())
+      old_buf_.resize(static_cast<size_t>(std::min<uint64_t>(old_.size(), kOldWindow)));
     old_buf_len_ = static_cast<size_t>(std::min<uint64_t>(old_buf_.size(), old_.size() - pos));
     old_buf_start_ = pos;
     old_.read(pos, std::span(old_buf_.data(), old_buf_len_));
@@ -138,12 +139,13 @@ void TripleApplier::add_from_diff(uint64_t length, uint64_t index, DecodedStream
   uint64_t left = length;
   while (left > 0) {
     if (out_len_ == out_buf_.size()) flush();
-    const auto d = diff.next(static_cast<size_t>(std::min<uint64_t>(left, out_buf_.size() - out_len_)));
+    const auto d =
+        diff.next(static_cast<size_t>(std::min<uint64_t>(left, out_buf_.size() - out_len_)));
     if (d.empty()) stream_ended(diff, index, left);
     size_t done = 0;
     while (done < d.size()) {
-      const auto o = old_view(static_cast<uint64_t>(old_pos_) + (length - left) + done,
-                              d.size() - done);
+      const auto o =
+          old_view(static_cast<uint64_t>(old_pos_) + (length - left) + done, d.size() - done);
       add_bytes(out_buf_.data() + out_len_, d.data() + done, o.data(), o.size());
       out_len_ += o.size();
       done += o.size();
@@ -157,7 +159,8 @@ void TripleApplier::copy_from_extra(uint64_t length, uint64_t index, DecodedStre
   uint64_t left = length;
   while (left > 0) {
     if (out_len_ == out_buf_.size()) flush();
-    const auto e = extra.next(static_cast<size_t>(std::min<uint64_t>(left, out_buf_.size() - out_len_)));
+    const auto e =
+        extra.next(static_cast<size_t>(std::min<uint64_t>(left, out_buf_.size() - out_len_)));
     if (e.empty()) stream_ended(extra, index, left);
     std::memcpy(out_buf_.data() + out_len_, e.data(), e.size());
     out_len_ += e.size();

@@ -88,7 +88,8 @@ size_t Bzip2Stream::read(std::span<std::byte> out) {
       break;
     }
     if (status == bio::bzip2::data_error_magic) fail("not a bzip2 stream (bad magic bytes)");
-    if (status == bio::bzip2::data_error) fail("corrupt data (a block or stream CRC does not match)");
+    if (status == bio::bzip2::data_error)
+      fail("corrupt data (a block or stream CRC does not match)");
     if (status == bio::bzip2::mem_error) throw std::bad_alloc();
     if (status != bio::bzip2::ok) fail("libbz2 error " + std::to_string(status));
     if (pos == out_before && in_pos_ == in_before && in_pos_ == in_end_ && next_read_ == end_)

@@ -152,13 +152,13 @@ class PrefetchStream final : public DecodedStream {
   std::vector<Chunk> chunks_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::vector<Chunk*> free_;   // guarded by mutex_
-  std::deque<Chunk*> full_;    // guarded by mutex_
-  bool done_ = false;          // guarded by mutex_: the worker has finished
-  bool stop_ = false;          // guarded by mutex_: the owner is going away
-  std::exception_ptr error_;   // guarded by mutex_
-  Chunk* current_ = nullptr;   // owner only
-  size_t pos_ = 0;             // owner only
+  std::vector<Chunk*> free_;  // guarded by mutex_
+  std::deque<Chunk*> full_;   // guarded by mutex_
+  bool done_ = false;         // guarded by mutex_: the worker has finished
+  bool stop_ = false;         // guarded by mutex_: the owner is going away
+  std::exception_ptr error_;  // guarded by mutex_
+  Chunk* current_ = nullptr;  // owner only
+  size_t pos_ = 0;            // owner only
   std::thread worker_;
 };
 

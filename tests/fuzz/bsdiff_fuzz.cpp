@@ -13,17 +13,16 @@
 // header's new size; the two runs must agree (same output, or errors with
 // the same code). inspect_patch and check_source must throw Error or
 // return. Anything else traps, which libFuzzer reports as a finding.
+#include <boost/iostreams/device/back_inserter.hpp>
+#include <boost/iostreams/filter/bzip2.hpp>
+#include <boost/iostreams/filtering_stream.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <span>
-#include <vector>
-
-#include <boost/iostreams/device/back_inserter.hpp>
-#include <boost/iostreams/filter/bzip2.hpp>
-#include <boost/iostreams/filtering_stream.hpp>
 #include <string>
+#include <vector>
 
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
@@ -77,8 +76,8 @@ void put_u64(std::string& out, uint64_t v) {
 // the input is too short.
 std::string build_patch(std::span<const uint8_t> in, bool endsley) {
   if (in.size() < 8) return {};
-  const uint64_t new_size = in[0] | (uint32_t{in[1]} << 8) | (uint32_t{in[2]} << 16) |
-                            (uint32_t{in[3]} << 24);
+  const uint64_t new_size =
+      in[0] | (uint32_t{in[1]} << 8) | (uint32_t{in[2]} << 16) | (uint32_t{in[3]} << 24);
   std::string out;
   if (endsley) {
     out = "ENDSLEY/BSDIFF43";
@@ -122,10 +121,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bpatch::MemorySource old(std::as_bytes(old_bytes), "old");
   bpatch::MemorySource patch(std::as_bytes(patch_bytes), "patch");
 
-  const bool endsley = patch_bytes.size() >= 16 &&
-                       std::memcmp(patch_bytes.data(), "ENDSLEY/BSDIFF43", 16) == 0;
-  const bool percival = patch_bytes.size() >= 8 &&
-                        std::memcmp(patch_bytes.data(), "BSDIFF40", 8) == 0;
+  const bool endsley =
+      patch_bytes.size() >= 16 && std::memcmp(patch_bytes.data(), "ENDSLEY/BSDIFF43", 16) == 0;
+  const bool percival =
+      patch_bytes.size() >= 8 && std::memcmp(patch_bytes.data(), "BSDIFF40", 8) == 0;
   if (!endsley && !percival) return 0;
 
   try {
