@@ -7,12 +7,12 @@
 namespace bpatch::vcdiff {
 
 const uint8_t* SourceCache::block(uint64_t index) {
-  if (data_.empty()) {
-    data_.resize(kSlots * kBlock);
+  if (!data_) {
+    data_.reset(new uint8_t[kSlots * kBlock]);  // uninitialised: untouched pages cost nothing
     tags_.assign(kSlots, kEmpty);
   }
   const size_t slot = static_cast<size_t>(index % kSlots);
-  uint8_t* at = data_.data() + slot * kBlock;
+  uint8_t* at = data_.get() + slot * kBlock;
   if (tags_[slot] != index) {
     const uint64_t start = index * kBlock;
     const size_t len = static_cast<size_t>(std::min<uint64_t>(kBlock, src_.size() - start));

@@ -3,13 +3,15 @@
 // Copies of at least kDirect bytes are read straight into the target
 // window (one pread each: the kernel's page cache is the cache; measured
 // faster than staging them through a user-space block cache). Shorter
-// copies, which xdelta3 emits by the million for scattered edits, go
-// through a small direct-mapped cache of kSlots blocks of kBlock bytes, so
-// neighbouring ones cost a memcpy instead of a system call. Memory stays at
-// kSlots * kBlock (256 KiB) whatever the file size. Not thread-safe.
+// copies, which xdelta3 emits by the million for scattered edits and takes
+// from all over the source, go through a direct-mapped cache of kSlots
+// blocks of kBlock bytes, so most cost a memcpy instead of a system call.
+// Memory stays under kSlots * kBlock (8 MiB; only slots in use become
+// resident) whatever the file size. Not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "bpatch/io.hpp"
@@ -26,13 +28,13 @@ class SourceCache {
  private:
   static constexpr size_t kBlock = size_t{4} << 10;
   static constexpr size_t kDirect = 128;
-  static constexpr size_t kSlots = 64;
+  static constexpr size_t kSlots = 2048;
   static constexpr uint64_t kEmpty = ~uint64_t{0};
 
   const uint8_t* block(uint64_t index);
 
   const Source& src_;
-  std::vector<uint8_t> data_;           // kSlots * kBlock, allocated on first use
+  std::unique_ptr<uint8_t[]> data_;     // kSlots * kBlock, allocated (not touched) on first use
   std::vector<uint64_t> tags_;          // block index held by each slot
 };
 
