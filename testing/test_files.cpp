@@ -58,7 +58,8 @@ Tree snapshot(const std::string& root) {
     if (rel == ".bpatch/LOCK") continue;
     if (it->is_symlink()) tree[rel] = "symlink:" + fs::read_symlink(it->path()).string();
     else if (it->is_directory()) tree[rel] = "dir";
-    else tree[rel] = read_file(it->path().string());
+    else if (it->is_regular_file()) tree[rel] = read_file(it->path().string());
+    else tree[rel] = "special";
   }
   return tree;
 }

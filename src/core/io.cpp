@@ -34,7 +34,11 @@ void check_range(const Source& src, uint64_t offset, uint64_t length) {
                     ") is past the end (size " + std::to_string(src.size()) + ")");
 }
 
-FileSource::FileSource(File& file) : file_(file), size_(file.stat().id.size) {}
+FileSource::FileSource(File& file) : file_(file), size_(0) {
+  const FileStat st = file.stat();
+  if (st.type != FileType::regular) throw Error(Errc::not_regular, file.path(), "is not a regular file");
+  size_ = st.id.size;
+}
 
 void FileSource::read(uint64_t offset, std::span<std::byte> out) const {
   check_range(*this, offset, out.size());

@@ -13,7 +13,9 @@ std::string where(const Change& change) { return change.origin.empty() ? "" : ch
 
 // Re-throws an error with the change's origin ("script.bpatch:12: ") in front.
 [[noreturn]] void rethrow_with_origin(const Change& change, const Error& e) {
-  if (change.origin.empty() || e.message().starts_with(change.origin)) throw e;
+  // Errors from an edit op already name their own line of the same script.
+  const std::string script = change.origin.substr(0, change.origin.rfind(':') + 1);
+  if (change.origin.empty() || e.message().starts_with(script)) throw e;
   throw Error(e.code(), e.path(), where(change) + e.message(), e.sys_errno());
 }
 

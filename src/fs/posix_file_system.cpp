@@ -173,7 +173,8 @@ class PosixLock final : public FileLock {
 std::unique_ptr<File> PosixFileSystem::open(const std::string& path, OpenMode mode) {
   int flags = O_CLOEXEC | O_NOFOLLOW;
   switch (mode) {
-    case OpenMode::read: flags |= O_RDONLY; break;
+    // O_NONBLOCK: opening a FIFO must not hang; regular files ignore it.
+    case OpenMode::read: flags |= O_RDONLY | O_NONBLOCK; break;
     case OpenMode::create_exclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
     case OpenMode::read_write: flags |= O_RDWR; break;
   }

@@ -56,9 +56,11 @@ class RecordReader {
     const size_t sum_start = last == std::string_view::npos ? 0 : last + 1;
     const std::string_view sum_line = bytes.substr(sum_start, bytes.size() - 1 - sum_start);
     if (!sum_line.starts_with(kChecksumPrefix)) fail("torn record (no checksum line)");
-    const auto expected = Hash128::from_hex(sum_line.substr(kChecksumPrefix.size()));
     const std::string_view body = bytes.substr(0, sum_start);
-    if (!expected || hash_bytes(std::as_bytes(std::span(body.data(), body.size()))) != *expected)
+    // Compared as text: the canonical lowercase form only, so that no
+    // damaged byte of the checksum line itself can pass.
+    if (sum_line.substr(kChecksumPrefix.size()) !=
+        hash_bytes(std::as_bytes(std::span(body.data(), body.size()))).hex())
       fail("checksum mismatch (torn or damaged record)");
     body_ = body;
     if (next_line() != header) fail("unknown record header or version (expected `" + std::string(header) + "`)");
