@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "bpatch/error.hpp"
+#include "bpatch/format.hpp"
 #include "bpatch/io.hpp"
 #include "bpatch/posix_file_system.hpp"
 #include "bpatch/script.hpp"
@@ -122,14 +123,16 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   PosixFileSystem fs;
   const std::string patch_path = real_path(args.patch);
   const auto patch = open_source(fs, patch_path);
-  std::string head(static_cast<size_t>(std::min<uint64_t>(patch->size(), 4096)), '\0');
-  patch->read(0, std::as_writable_bytes(std::span(head.data(), head.size())));
-
   std::vector<Change> changes;
   std::string root;
-  if (looks_like_script(head)) {
-    if (!args.target.empty() || !args.output.empty())
-      throw Error(Errc::usage, "", "a .bpatch script names its own targets: give no TARGET or -o");
+  // Anything without a patch format's magic bytes is read as a script, whose
+  // parser then says precisely what is wrong with it.
+  if (!detect_format(*patch)) {
+    if (!args.target.empty() || !args.output.empty()) {
+      throw Error(Errc::unsupported, patch_path,
+                  "not a patch format bpatch knows (bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, BPS, UPS); "
+                  "a .bpatch script takes no TARGET or -o");
+    }
     root = real_path(common.root.empty() ? "." : common.root);
     changes = parse_script(read_text(fs, patch_path, kMaxScriptSize), args.patch, paths::dirname(patch_path));
   } else {

@@ -17,9 +17,15 @@ constexpr const char* kExitCodes =
     "\nExit status: 0 done; 1 failed and nothing changed; 2 usage error;\n"
     "3 committed but not finished (run `bpatch recover`); 4 the journal is locked.\n";
 
+// --wait[=SECONDS] of each subcommand that takes the journal lock.
 struct WaitOption {
-  CLI::Option* option = nullptr;
+  std::vector<CLI::Option*> options;
   std::string value;
+  bool given() const {
+    for (auto* o : options)
+      if (o->count() > 0) return true;
+    return false;
+  }
 };
 
 void add_common(CLI::App* sub, CommonOptions& o, WaitOption& wait, bool writes) {
@@ -29,9 +35,9 @@ void add_common(CLI::App* sub, CommonOptions& o, WaitOption& wait, bool writes) 
   sub->add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
   sub->add_flag("-v,--verbose", o.verbose, "Say more about what is done");
   if (writes) {
-    wait.option = sub->add_option("--wait", wait.value,
-                                  "Wait for a locked journal (SECONDS, or forever without a value)")
-                      ->expected(0, 1);
+    wait.options.push_back(
+        sub->add_option("--wait", wait.value, "Wait for a locked journal (SECONDS, or forever without a value)")
+            ->expected(0, 1));
   }
 }
 
@@ -109,7 +115,7 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  if (wait.option && wait.option->count() > 0) {
+  if (wait.given()) {
     char* end = nullptr;
     common.wait_seconds = wait.value.empty() ? -1 : std::strtod(wait.value.c_str(), &end);
     if (!wait.value.empty() && (*end != '\0' || common.wait_seconds < 0)) {

@@ -44,6 +44,9 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   // from another file).
   const bool may_create = change.kind == Kind::put || !change.source.empty();
   auto resolved = paths::resolve_in_root(fs, options.root, change.target, may_create);
+  const std::string journal = journal_dir(options);
+  if (resolved.path == journal || resolved.path.starts_with(journal + "/"))
+    throw Error(Errc::invalid_path, resolved.path, "is inside the journal directory");
   p.target = resolved.path;
   p.target_stat = resolved.stat;
   p.missing_dirs = resolved.missing_dirs;
@@ -100,6 +103,10 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
 }
 
 }  // namespace
+
+std::string journal_dir(const TransactionOptions& options) {
+  return options.journal.empty() ? paths::join(options.root, ".bpatch") : options.journal;
+}
 
 std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions& options,
                                         const std::vector<Change>& changes) {

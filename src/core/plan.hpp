@@ -34,6 +34,9 @@ struct PlannedChange {
   std::optional<Hash128> post_hash;
 };
 
+// The journal directory of a transaction: options.journal or ROOT/.bpatch.
+std::string journal_dir(const TransactionOptions& options);
+
 // Throws the first problem found, naming the file (and script line).
 std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions& options,
                                         const std::vector<Change>& changes);

@@ -22,10 +22,6 @@
 namespace bpatch {
 namespace {
 
-std::string journal_dir(const TransactionOptions& options) {
-  return options.journal.empty() ? paths::join(options.root, ".bpatch") : options.journal;
-}
-
 FileResult result_of(const PlannedChange& p) {
   FileResult r;
   r.target = p.target;
