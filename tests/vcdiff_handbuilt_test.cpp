@@ -45,6 +45,18 @@ TEST_CASE("vcdiff: an overlapping COPY repeats the bytes just written", "[vcdiff
   CHECK(bpatch_apply(patch, {}) == str("abcdabcdabcdabcd"));
 }
 
+TEST_CASE("vcdiff: zero-length instructions in an empty window decode to nothing", "[vcdiff]") {
+  WindowSpec w;
+  w.indicator = 4;
+  w.target_length = 0;
+  w.data = str("x");           // the RUN's byte
+  w.inst = {1, 0, 0, 0};  // ADD 0, RUN 0 (a COPY needs an address below 0: none exists)
+  w.adler32 = 1;
+  Bytes patch = plain_header();
+  put_window(patch, w);
+  CHECK(bpatch_apply(patch, {}).empty());
+}
+
 TEST_CASE("vcdiff: VCD_TARGET windows copy from earlier output", "[vcdiff]") {
   Bytes patch = plain_header();
   WindowSpec w0;

@@ -161,14 +161,19 @@ void Decoder::execute(const WindowHeader& w, SectionReader& data, SectionReader&
                   std::to_string(pos) + " of a " + std::to_string(total) + "-byte window");
       const size_t n = static_cast<size_t>(size);
       switch (half->type) {
-        case kAdd:
-          std::memcpy(tgt + pos, data.take(n), n);
+        case kAdd: {
+          const uint8_t* bytes = data.take(n);
+          if (n != 0) std::memcpy(tgt + pos, bytes, n);
           break;
-        case kRun:
-          std::memset(tgt + pos, data.byte(), n);
+        }
+        case kRun: {
+          const uint8_t value = data.byte();
+          if (n != 0) std::memset(tgt + pos, value, n);
           break;
+        }
         default: {
           const uint64_t a = cache_->decode(seg + pos, half->mode, addr);
+          if (n == 0) break;  // a zero-length COPY still updates the address cache
           if (a < seg) {
             const size_t from_segment = static_cast<size_t>(std::min<uint64_t>(size, seg - a));
             copy_from_segment(w, a, tgt + pos, from_segment);
