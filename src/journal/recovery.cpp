@@ -182,10 +182,12 @@ std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal
       size_t to_rename = 0;
       for (const auto& e : manifest->entries) {
         pending.targets.push_back(e.target);
-        if (e.op == ManifestEntry::Op::replace && fs.lstat(e.shadow)) ++to_rename;
+        const bool pending = e.op == ManifestEntry::Op::replace ? fs.lstat(e.shadow).has_value()
+                                                                : fs.lstat(e.target).has_value();
+        if (pending) ++to_rename;
       }
       pending.plan = "committed: recover will finish it (" + std::to_string(to_rename) + " of " +
-                     std::to_string(manifest->entries.size()) + " file(s) still to put in place)";
+                     std::to_string(manifest->entries.size()) + " file(s) still to rename or remove)";
     } else {
       size_t present = 0;
       if (intent)
