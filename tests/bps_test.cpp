@@ -7,6 +7,7 @@
 #include <random>
 
 #include "bpatch/format.hpp"
+#include "formats/crc32.hpp"
 #include "testing/rom_harness.hpp"
 
 using namespace bpatch;
@@ -317,4 +318,24 @@ TEST_CASE("BPS: inspect reports sizes, CRCs, metadata and action counts", "[bps]
   CHECK(detail(info, "SourceCopy") == "1");
   CHECK(detail(info, "TargetCopy") == "1");
   CHECK(apply_in_memory(patch, old) == to_bytes("hello!!!!!!world"));
+}
+
+TEST_CASE("CRC-32: the check value, every alignment and split, fills", "[bps]") {
+  CHECK(formats::crc32(std::as_bytes(std::span("123456789", 9))) == 0xCBF43926u);
+  CHECK(formats::crc32({}) == 0u);
+  const Bytes data = random_bytes(300, 40);
+  for (size_t start = 0; start < 9; ++start) {
+    for (size_t len = 0; start + len <= data.size(); len += 13) {
+      const auto piece = std::span(data).subspan(start, len);
+      INFO("start " << start << " length " << len);
+      CHECK(formats::crc32(piece) == reference_crc32(piece));
+      formats::Crc32 split;  // the same bytes fed in two uneven parts
+      split.update(piece.first(len / 3));
+      split.update(piece.subspan(len / 3));
+      CHECK(split.value() == reference_crc32(piece));
+    }
+  }
+  formats::Crc32 fill;
+  fill.update_fill(std::byte{0xAB}, 10000);
+  CHECK(fill.value() == reference_crc32(Bytes(10000, std::byte{0xAB})));
 }
