@@ -93,7 +93,7 @@ TEST_CASE("exit statuses follow the spec", "[cli]") {
   require_no_leftovers(dir.path());
 }
 
-TEST_CASE("--wait waits for a locked journal", "[cli]") {
+TEST_CASE("the --wait option waits for a locked journal", "[cli]") {
   TempDir dir;
   write_file(dir / "ok.bpatch", "bpatch 1\nput b hex:00\n");
   std::filesystem::create_directories(dir / ".bpatch");
