@@ -35,7 +35,8 @@ std::vector<std::vector<size_t>> dependencies(const std::vector<PendingOp>& pend
     if (model.order == CrashModel::Order::per_entry) {
       if (!op.is_entry_op()) continue;
       auto key = std::make_pair(op.ino, op.name);
-      if (auto it = last_entry_op.find(key); it != last_entry_op.end()) deps[i].push_back(it->second);
+      if (auto it = last_entry_op.find(key); it != last_entry_op.end())
+        deps[i].push_back(it->second);
       last_entry_op[key] = i;
     } else {
       const bool metadata = op.is_entry_op() || op.kind == PendingOp::Kind::chmod ||
@@ -119,9 +120,15 @@ std::string to_string(const PendingOp& op) {
     case PendingOp::Kind::write:
       out << " [" << op.offset << ", +" << op.data->size() << ')';
       break;
-    case PendingOp::Kind::truncate: out << " to " << op.size; break;
-    case PendingOp::Kind::chmod: out << ' ' << std::oct << op.mode << std::dec; break;
-    case PendingOp::Kind::chown: out << ' ' << op.uid << ':' << op.gid; break;
+    case PendingOp::Kind::truncate:
+      out << " to " << op.size;
+      break;
+    case PendingOp::Kind::chmod:
+      out << ' ' << std::oct << op.mode << std::dec;
+      break;
+    case PendingOp::Kind::chown:
+      out << ' ' << op.uid << ':' << op.gid;
+      break;
     case PendingOp::Kind::link:
     case PendingOp::Kind::unlink:
       out << '/' << op.name << " = i" << op.child;
@@ -141,7 +148,7 @@ std::vector<std::vector<uint64_t>> valid_subsets(const std::vector<PendingOp>& p
   out.push_back(to_seqs(Mask(n, true), pending));  // nothing lost
   const auto deps = dependencies(pending, model);
   std::vector<Mask> rest;
-  if (n <= model.exhaustive_limit) {
+  if (n <= std::min<size_t>(model.exhaustive_limit, 20)) {  // 2^20 masks at most
     for (uint64_t bits = 1; bits + 1 < (uint64_t{1} << n); ++bits) {
       Mask mask(n);
       for (size_t i = 0; i < n; ++i) mask[i] = (bits >> i) & 1;
@@ -193,8 +200,10 @@ size_t for_each_crash_image(const MemoryFileSystem& fs, const CrashModel& model,
         tear_it[writes[rng() % writes.size()]] = true;
       std::vector<PendingOp> cut;
       for (size_t i = 0; i < ops.size(); ++i) {
-        if (tear_it[i]) tear(ops[i], model.sector_size, rng, cut, torn);
-        else cut.push_back(ops[i]);
+        if (tear_it[i])
+          tear(ops[i], model.sector_size, rng, cut, torn);
+        else
+          cut.push_back(ops[i]);
       }
       ops = std::move(cut);
     }
@@ -216,19 +225,19 @@ size_t for_each_crash_image(const MemoryFileSystem& fs, const CrashModel& model,
   // Torn variants of the subsets that keep a write, round robin, up to max.
   std::vector<size_t> with_writes;
   for (size_t s = 1; s < subsets.size(); ++s)
-    if (std::any_of(subsets[s].begin(), subsets[s].end(), [&](uint64_t seq) {
-          return by_seq.at(seq)->kind == PendingOp::Kind::write;
-        }))
+    if (std::any_of(subsets[s].begin(), subsets[s].end(),
+                    [&](uint64_t seq) { return by_seq.at(seq)->kind == PendingOp::Kind::write; }))
       with_writes.push_back(s);
   for (size_t i = 0; made < max && !with_writes.empty(); ++i, ++made)
     make(subsets[with_writes[i % with_writes.size()]], true);
   return made;
 }
 
-std::vector<CrashImage> crash_images(const MemoryFileSystem& fs, const CrashModel& model,
-                                     Rng& rng, size_t max) {
+std::vector<CrashImage> crash_images(const MemoryFileSystem& fs, const CrashModel& model, Rng& rng,
+                                     size_t max) {
   std::vector<CrashImage> out;
-  for_each_crash_image(fs, model, rng, max, [&](CrashImage& image) { out.push_back(std::move(image)); });
+  for_each_crash_image(fs, model, rng, max,
+                       [&](CrashImage& image) { out.push_back(std::move(image)); });
   return out;
 }
 

@@ -94,8 +94,8 @@ struct CrashImage {
 size_t for_each_crash_image(const MemoryFileSystem& fs, const CrashModel& model, Rng& rng,
                             size_t max, const std::function<void(CrashImage&)>& visit);
 
-std::vector<CrashImage> crash_images(const MemoryFileSystem& fs, const CrashModel& model,
-                                     Rng& rng, size_t max);
+std::vector<CrashImage> crash_images(const MemoryFileSystem& fs, const CrashModel& model, Rng& rng,
+                                     size_t max);
 
 // The one image of durable_only: what survives when every unsynced op is lost.
 std::unique_ptr<MemoryFileSystem> durable_image(const MemoryFileSystem& fs);

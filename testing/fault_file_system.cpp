@@ -94,27 +94,48 @@ class FaultFile final : public File {
 
 const char* fs_op_name(FsOp op) {
   switch (op) {
-    case FsOp::open: return "open";
-    case FsOp::create: return "create";
-    case FsOp::read: return "read";
-    case FsOp::write: return "write";
-    case FsOp::truncate: return "truncate";
-    case FsOp::sync: return "sync";
-    case FsOp::stat: return "stat";
-    case FsOp::set_mode: return "set_mode";
-    case FsOp::set_owner: return "set_owner";
-    case FsOp::clone_range: return "clone_range";
-    case FsOp::copy_range: return "copy_range";
-    case FsOp::lstat: return "lstat";
-    case FsOp::read_link: return "read_link";
-    case FsOp::list_dir: return "list_dir";
-    case FsOp::make_dir: return "make_dir";
-    case FsOp::remove_dir: return "remove_dir";
-    case FsOp::rename: return "rename";
-    case FsOp::unlink: return "unlink";
-    case FsOp::sync_dir: return "sync_dir";
-    case FsOp::lock: return "lock";
-    case FsOp::count_: break;
+    case FsOp::open:
+      return "open";
+    case FsOp::create:
+      return "create";
+    case FsOp::read:
+      return "read";
+    case FsOp::write:
+      return "write";
+    case FsOp::truncate:
+      return "truncate";
+    case FsOp::sync:
+      return "sync";
+    case FsOp::stat:
+      return "stat";
+    case FsOp::set_mode:
+      return "set_mode";
+    case FsOp::set_owner:
+      return "set_owner";
+    case FsOp::clone_range:
+      return "clone_range";
+    case FsOp::copy_range:
+      return "copy_range";
+    case FsOp::lstat:
+      return "lstat";
+    case FsOp::read_link:
+      return "read_link";
+    case FsOp::list_dir:
+      return "list_dir";
+    case FsOp::make_dir:
+      return "make_dir";
+    case FsOp::remove_dir:
+      return "remove_dir";
+    case FsOp::rename:
+      return "rename";
+    case FsOp::unlink:
+      return "unlink";
+    case FsOp::sync_dir:
+      return "sync_dir";
+    case FsOp::lock:
+      return "lock";
+    case FsOp::count_:
+      break;
   }
   return "?";
 }

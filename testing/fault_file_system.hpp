@@ -42,10 +42,26 @@ namespace bpatch::testing {
 class MemoryFileSystem;
 
 enum class FsOp {
-  open,     // open for read / read_write
-  create,   // open with create_exclusive
-  read, write, truncate, sync, stat, set_mode, set_owner, clone_range, copy_range,
-  lstat, read_link, list_dir, make_dir, remove_dir, rename, unlink, sync_dir, lock,
+  open,    // open for read / read_write
+  create,  // open with create_exclusive
+  read,
+  write,
+  truncate,
+  sync,
+  stat,
+  set_mode,
+  set_owner,
+  clone_range,
+  copy_range,
+  lstat,
+  read_link,
+  list_dir,
+  make_dir,
+  remove_dir,
+  rename,
+  unlink,
+  sync_dir,
+  lock,
   count_,
 };
 constexpr size_t kFsOpCount = static_cast<size_t>(FsOp::count_);

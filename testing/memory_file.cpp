@@ -176,10 +176,18 @@ FileStat stat_of(const Inode& node) {
   out.id.dev = MemoryState::device;
   out.id.ino = node.ino;
   switch (node.type) {
-    case FileType::regular: out.id.size = node.data.size(); break;
-    case FileType::symlink: out.id.size = node.link_target.size(); break;
-    case FileType::directory: out.id.size = 4096; break;
-    case FileType::other: out.id.size = 0; break;
+    case FileType::regular:
+      out.id.size = node.data.size();
+      break;
+    case FileType::symlink:
+      out.id.size = node.link_target.size();
+      break;
+    case FileType::directory:
+      out.id.size = 4096;
+      break;
+    case FileType::other:
+      out.id.size = 0;
+      break;
   }
   out.id.mtime_ns = node.mtime_ns;
   return out;

@@ -160,8 +160,7 @@ void MemoryFileSystem::unlink(const std::string& path) {
   const uint64_t ino = sys_call(path, "unlink", [&] {
     const Lookup at = core_->st.lookup(path, false);
     if (at.ino == 0) throw Errno{ENOENT};
-    if (at.name.empty() || core_->st.inode(at.ino).type == FileType::directory)
-      throw Errno{EISDIR};
+    if (at.name.empty() || core_->st.inode(at.ino).type == FileType::directory) throw Errno{EISDIR};
     core_->st.remove(at.dir, at.name);
     return at.ino;
   });

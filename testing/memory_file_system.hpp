@@ -51,16 +51,29 @@ struct CrashNow : std::exception {
 // One mutating operation, as recorded.
 struct TraceOp {
   enum class Kind {
-    create, mkdir, symlink, mknod, write, truncate, sync, sync_dir, rename, unlink, rmdir,
-    chmod, chown, sync_all, drop_unsynced,
+    create,
+    mkdir,
+    symlink,
+    mknod,
+    write,
+    truncate,
+    sync,
+    sync_dir,
+    rename,
+    unlink,
+    rmdir,
+    chmod,
+    chown,
+    sync_all,
+    drop_unsynced,
   };
   Kind kind = Kind::create;
-  uint64_t index = 0;  // 1-based, counted since reset_trace()
-  std::string path;    // the path named, or the path the file was opened as
-  std::string path2;   // rename: the new name; symlink: the target
-  uint64_t ino = 0;    // the inode acted on (created, written, synced, …)
-  uint64_t offset = 0;  // write
-  uint64_t size = 0;    // write: byte count; truncate: new size
+  uint64_t index = 0;                 // 1-based, counted since reset_trace()
+  std::string path;                   // the path named, or the path the file was opened as
+  std::string path2;                  // rename: the new name; symlink: the target
+  uint64_t ino = 0;                   // the inode acted on (created, written, synced, …)
+  uint64_t offset = 0;                // write
+  uint64_t size = 0;                  // write: byte count; truncate: new size
   std::shared_ptr<const Bytes> data;  // write
   uint32_t mode = 0, uid = 0, gid = 0;
 };
@@ -79,8 +92,8 @@ using Snapshot = std::map<std::string, Node>;
 std::string to_string(const Snapshot& snapshot);
 
 struct MemoryFileSystemOptions {
-  bool copy_range = true;     // File::copy_range copies (as copy_file_range)
-  bool clone_range = true;    // File::clone_range shares block-aligned ranges
+  bool copy_range = true;   // File::copy_range copies (as copy_file_range)
+  bool clone_range = true;  // File::clone_range shares block-aligned ranges
   uint32_t clone_block = 4096;
 };
 

@@ -11,10 +11,14 @@ namespace {
 
 const char* type_name(FileType type) {
   switch (type) {
-    case FileType::regular: return "file";
-    case FileType::directory: return "dir";
-    case FileType::symlink: return "symlink";
-    case FileType::other: return "other";
+    case FileType::regular:
+      return "file";
+    case FileType::directory:
+      return "dir";
+    case FileType::symlink:
+      return "symlink";
+    case FileType::other:
+      return "other";
   }
   return "?";
 }
@@ -55,21 +59,36 @@ void walk(const MemoryState& st, uint64_t dir, const std::string& prefix, Snapsh
 
 const char* trace_kind_name(TraceOp::Kind kind) {
   switch (kind) {
-    case TraceOp::Kind::create: return "create";
-    case TraceOp::Kind::mkdir: return "mkdir";
-    case TraceOp::Kind::symlink: return "symlink";
-    case TraceOp::Kind::mknod: return "mknod";
-    case TraceOp::Kind::write: return "write";
-    case TraceOp::Kind::truncate: return "truncate";
-    case TraceOp::Kind::sync: return "sync";
-    case TraceOp::Kind::sync_dir: return "sync_dir";
-    case TraceOp::Kind::rename: return "rename";
-    case TraceOp::Kind::unlink: return "unlink";
-    case TraceOp::Kind::rmdir: return "rmdir";
-    case TraceOp::Kind::chmod: return "chmod";
-    case TraceOp::Kind::chown: return "chown";
-    case TraceOp::Kind::sync_all: return "sync_all";
-    case TraceOp::Kind::drop_unsynced: return "drop_unsynced";
+    case TraceOp::Kind::create:
+      return "create";
+    case TraceOp::Kind::mkdir:
+      return "mkdir";
+    case TraceOp::Kind::symlink:
+      return "symlink";
+    case TraceOp::Kind::mknod:
+      return "mknod";
+    case TraceOp::Kind::write:
+      return "write";
+    case TraceOp::Kind::truncate:
+      return "truncate";
+    case TraceOp::Kind::sync:
+      return "sync";
+    case TraceOp::Kind::sync_dir:
+      return "sync_dir";
+    case TraceOp::Kind::rename:
+      return "rename";
+    case TraceOp::Kind::unlink:
+      return "unlink";
+    case TraceOp::Kind::rmdir:
+      return "rmdir";
+    case TraceOp::Kind::chmod:
+      return "chmod";
+    case TraceOp::Kind::chown:
+      return "chown";
+    case TraceOp::Kind::sync_all:
+      return "sync_all";
+    case TraceOp::Kind::drop_unsynced:
+      return "drop_unsynced";
   }
   return "?";
 }
@@ -223,23 +242,54 @@ void MemoryFileSystem::replay(const std::vector<TraceOp>& ops) {
                           op.kind == TraceOp::Kind::chown ||
                           op.kind == TraceOp::Kind::drop_unsynced;
     if (by_inode && !st.has_inode(op.ino))
-      throw std::logic_error("replay: no inode " + std::to_string(op.ino) + " for " + to_string(op));
+      throw std::logic_error("replay: no inode " + std::to_string(op.ino) + " for " +
+                             to_string(op));
     switch (op.kind) {
-      case TraceOp::Kind::create: open(op.path, OpenMode::create_exclusive); continue;
-      case TraceOp::Kind::mkdir: make_dir(op.path, op.mode); continue;
-      case TraceOp::Kind::symlink: make_symlink(op.path2, op.path); continue;
-      case TraceOp::Kind::mknod: make_special(op.path); continue;
-      case TraceOp::Kind::sync_dir: sync_dir(op.path); continue;
-      case TraceOp::Kind::rename: rename(op.path, op.path2); continue;
-      case TraceOp::Kind::unlink: unlink(op.path); continue;
-      case TraceOp::Kind::rmdir: remove_dir(op.path); continue;
-      case TraceOp::Kind::sync_all: sync_all(); continue;
-      case TraceOp::Kind::drop_unsynced: drop_unsynced(op.ino); continue;
-      case TraceOp::Kind::write: st.write(op.ino, op.offset, op.data); break;
-      case TraceOp::Kind::truncate: st.truncate(op.ino, op.size); break;
-      case TraceOp::Kind::sync: st.sync_inode(op.ino); break;
-      case TraceOp::Kind::chmod: st.chmod(op.ino, op.mode); break;
-      case TraceOp::Kind::chown: st.chown(op.ino, op.uid, op.gid); break;
+      case TraceOp::Kind::create:
+        open(op.path, OpenMode::create_exclusive);
+        continue;
+      case TraceOp::Kind::mkdir:
+        make_dir(op.path, op.mode);
+        continue;
+      case TraceOp::Kind::symlink:
+        make_symlink(op.path2, op.path);
+        continue;
+      case TraceOp::Kind::mknod:
+        make_special(op.path);
+        continue;
+      case TraceOp::Kind::sync_dir:
+        sync_dir(op.path);
+        continue;
+      case TraceOp::Kind::rename:
+        rename(op.path, op.path2);
+        continue;
+      case TraceOp::Kind::unlink:
+        unlink(op.path);
+        continue;
+      case TraceOp::Kind::rmdir:
+        remove_dir(op.path);
+        continue;
+      case TraceOp::Kind::sync_all:
+        sync_all();
+        continue;
+      case TraceOp::Kind::drop_unsynced:
+        drop_unsynced(op.ino);
+        continue;
+      case TraceOp::Kind::write:
+        st.write(op.ino, op.offset, op.data);
+        break;
+      case TraceOp::Kind::truncate:
+        st.truncate(op.ino, op.size);
+        break;
+      case TraceOp::Kind::sync:
+        st.sync_inode(op.ino);
+        break;
+      case TraceOp::Kind::chmod:
+        st.chmod(op.ino, op.mode);
+        break;
+      case TraceOp::Kind::chown:
+        st.chown(op.ino, op.uid, op.gid);
+        break;
     }
     core_->record(op);
   }

@@ -36,27 +36,43 @@ void write_bytes(Bytes& data, uint64_t offset, const Bytes& bytes) {
 
 const char* pending_kind_name(PendingOp::Kind kind) {
   switch (kind) {
-    case PendingOp::Kind::write: return "write";
-    case PendingOp::Kind::truncate: return "truncate";
-    case PendingOp::Kind::chmod: return "chmod";
-    case PendingOp::Kind::chown: return "chown";
-    case PendingOp::Kind::link: return "link";
-    case PendingOp::Kind::unlink: return "unlink";
+    case PendingOp::Kind::write:
+      return "write";
+    case PendingOp::Kind::truncate:
+      return "truncate";
+    case PendingOp::Kind::chmod:
+      return "chmod";
+    case PendingOp::Kind::chown:
+      return "chown";
+    case PendingOp::Kind::link:
+      return "link";
+    case PendingOp::Kind::unlink:
+      return "unlink";
   }
   return "?";
 }
 
 void apply_durably(Inode& node, const PendingOp& op) {
   switch (op.kind) {
-    case PendingOp::Kind::write: write_bytes(node.durable_data, op.offset, *op.data); break;
-    case PendingOp::Kind::truncate: node.durable_data.resize(op.size); break;
-    case PendingOp::Kind::chmod: node.durable_mode = op.mode; break;
+    case PendingOp::Kind::write:
+      write_bytes(node.durable_data, op.offset, *op.data);
+      break;
+    case PendingOp::Kind::truncate:
+      node.durable_data.resize(op.size);
+      break;
+    case PendingOp::Kind::chmod:
+      node.durable_mode = op.mode;
+      break;
     case PendingOp::Kind::chown:
       node.durable_uid = op.uid;
       node.durable_gid = op.gid;
       break;
-    case PendingOp::Kind::link: node.durable_entries[op.name] = op.child; break;
-    case PendingOp::Kind::unlink: node.durable_entries.erase(op.name); break;
+    case PendingOp::Kind::link:
+      node.durable_entries[op.name] = op.child;
+      break;
+    case PendingOp::Kind::unlink:
+      node.durable_entries.erase(op.name);
+      break;
   }
 }
 
@@ -178,7 +194,8 @@ void MemoryState::link_entry(uint64_t dir, const std::string& name, uint64_t chi
 void MemoryState::unlink_entry(uint64_t dir, const std::string& name, uint64_t rename_id) {
   Inode& d = inode(dir);
   auto it = d.entries.find(name);
-  if (it == d.entries.end()) throw std::logic_error("MemoryState: unlink of a missing entry " + name);
+  if (it == d.entries.end())
+    throw std::logic_error("MemoryState: unlink of a missing entry " + name);
   const uint64_t child = it->second;
   Inode& c = inode(child);
   d.entries.erase(it);
@@ -284,18 +301,16 @@ void MemoryState::promote(size_t index) {
   apply_durably(inode(op.ino), op);
   pending_.erase(self);
   if (op.rename_id != 0) {  // a rename is durable as a whole
-    auto partner = std::find_if(pending_.begin(), pending_.end(), [&](const PendingOp& p) {
-      return p.rename_id == op.rename_id;
-    });
+    auto partner = std::find_if(pending_.begin(), pending_.end(),
+                                [&](const PendingOp& p) { return p.rename_id == op.rename_id; });
     if (partner != pending_.end()) promote(static_cast<size_t>(partner - pending_.begin()));
   }
 }
 
 void MemoryState::sync_dir(uint64_t dir) {
   for (;;) {
-    auto it = std::find_if(pending_.begin(), pending_.end(), [&](const PendingOp& p) {
-      return p.is_entry_op() && p.ino == dir;
-    });
+    auto it = std::find_if(pending_.begin(), pending_.end(),
+                           [&](const PendingOp& p) { return p.is_entry_op() && p.ino == dir; });
     if (it == pending_.end()) break;
     promote(static_cast<size_t>(it - pending_.begin()));
   }
@@ -396,7 +411,8 @@ void MemoryState::check_invariants() const {
   for (const auto& [ino, node] : inodes_) {
     const Inode& r = replay.at(ino);
     const std::string where = "inode " + std::to_string(ino) + ": ";
-    if (r.durable_data != node.data) throw std::logic_error(where + "durable+pending data != current");
+    if (r.durable_data != node.data)
+      throw std::logic_error(where + "durable+pending data != current");
     if (r.durable_mode != node.mode || r.durable_uid != node.uid || r.durable_gid != node.gid)
       throw std::logic_error(where + "durable+pending metadata != current");
     if (r.durable_entries != node.entries)

@@ -45,14 +45,14 @@ using Bytes = std::vector<std::byte>;
 struct Inode {
   uint64_t ino = 0;
   FileType type = FileType::regular;
-  uint32_t mode = 0644, uid = 0, gid = 0;                  // current
+  uint32_t mode = 0644, uid = 0, gid = 0;  // current
   uint32_t durable_mode = 0644, durable_uid = 0, durable_gid = 0;
-  uint64_t nlink = 0;      // current links (directories: 2 + subdirectories)
+  uint64_t nlink = 0;  // current links (directories: 2 + subdirectories)
   int64_t mtime_ns = 0;
-  Bytes data, durable_data;                                // regular files
-  std::string link_target;                                 // symlinks
+  Bytes data, durable_data;                                  // regular files
+  std::string link_target;                                   // symlinks
   std::map<std::string, uint64_t> entries, durable_entries;  // directories
-  uint64_t parent = 0;     // directories: current parent, for ".."
+  uint64_t parent = 0;  // directories: current parent, for ".."
 };
 
 // One unsynced change. `ino` is the file for write/truncate/chmod/chown and
@@ -62,12 +62,12 @@ struct PendingOp {
   uint64_t seq = 0;  // global order of the operations
   Kind kind = Kind::write;
   uint64_t ino = 0;
-  std::string name;    // link/unlink: the entry name
-  uint64_t child = 0;  // link/unlink: the inode the entry names
-  uint64_t rename_id = 0;  // nonzero: half of a rename (the link comes first)
-  uint64_t offset = 0;     // write
-  std::shared_ptr<const Bytes> data;  // write
-  uint64_t size = 0;       // truncate
+  std::string name;                     // link/unlink: the entry name
+  uint64_t child = 0;                   // link/unlink: the inode the entry names
+  uint64_t rename_id = 0;               // nonzero: half of a rename (the link comes first)
+  uint64_t offset = 0;                  // write
+  std::shared_ptr<const Bytes> data;    // write
+  uint64_t size = 0;                    // truncate
   uint32_t mode = 0, uid = 0, gid = 0;  // chmod/chown
 
   bool is_entry_op() const { return kind == Kind::link || kind == Kind::unlink; }

@@ -1,11 +1,10 @@
 // Crash states: the durability rules of MemoryFileSystem (what a power cut
 // keeps), the subset models (exhaustive, distinct, dependencies respected),
 // torn writes and half-done renames.
-#include <catch2/catch.hpp>
-
-#include <set>
-
 #include "testing/crash_states.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
 
 using namespace bpatch;
 using namespace bpatch::testing;
@@ -46,7 +45,8 @@ TEST_CASE("a synced file whose name is not synced vanishes in a crash", "[crashs
   kept->check_invariants();
 }
 
-TEST_CASE("fsync of an open directory makes its entries durable, as sync_dir does", "[crashstates]") {
+TEST_CASE("fsync of an open directory makes its entries durable, as sync_dir does",
+          "[crashstates]") {
   auto fs = base_fs();
   fs->write_file("/d/new", "x");
   fs->open("/d", OpenMode::read)->sync();
@@ -71,7 +71,8 @@ TEST_CASE("a durable name with unsynced data comes back empty", "[crashstates]")
   CHECK(durable_image(*fs)->read_file("/d/old") == "oXY");
 }
 
-TEST_CASE("a renamed file whose directory is not synced reappears at its old name", "[crashstates]") {
+TEST_CASE("a renamed file whose directory is not synced reappears at its old name",
+          "[crashstates]") {
   auto fs = base_fs();
   fs->write_file("/d/shadow", "new");
   fs->open("/d/shadow", OpenMode::read_write)->sync();
@@ -156,7 +157,7 @@ TEST_CASE("subsets of independent writes are exhaustive and distinct", "[crashst
 TEST_CASE("changes to one directory entry survive in order", "[crashstates]") {
   auto fs = base_fs();
   fs->write_file("/d/a", "a");  // link a
-  fs->unlink("/d/a");          // unlink a: needs the link before it
+  fs->unlink("/d/a");           // unlink a: needs the link before it
   fs->write_file("/d/b", "b");  // link b, independent
   Rng rng(2);
   std::set<std::set<std::string>> seen;
@@ -166,8 +167,8 @@ TEST_CASE("changes to one directory entry survive in order", "[crashstates]") {
   // "unlink a" needs "link a" (3 ways for the pair), the rest is free: 3 * 2^5.
   REQUIRE(fs->pending_count() == 7);
   CHECK(n == 96);
-  CHECK(seen == std::set<std::set<std::string>>{
-                    {"old"}, {"old", "a"}, {"old", "b"}, {"old", "a", "b"}});
+  CHECK(seen ==
+        std::set<std::set<std::string>>{{"old"}, {"old", "a"}, {"old", "b"}, {"old", "a", "b"}});
   // Every enumerated subset respects the prefix rule: never "unlink a" without "link a".
   const auto pending = fs->state().pending();
   uint64_t link_a = 0, unlink_a = 0;
@@ -200,7 +201,8 @@ TEST_CASE("a rename may survive half done: both names, one file", "[crashstates]
   // Never neither name: the old name goes only after the new one came.
   CHECK(seen == std::set<std::set<std::string>>{{"old"}, {"new"}, {"old", "new"}});
   seen.clear();
-  for (auto& image : crash_images(*fs, CrashModel::journaled(), rng, 100)) seen.insert(names(*image.fs));
+  for (auto& image : crash_images(*fs, CrashModel::journaled(), rng, 100))
+    seen.insert(names(*image.fs));
   CHECK(seen == std::set<std::set<std::string>>{{"old"}, {"new"}});
 }
 
@@ -213,11 +215,13 @@ TEST_CASE("journaled order keeps metadata as a prefix, data free", "[crashstates
   for (const char* name : {"/d/a", "/d/b", "/d/c"}) fs->unlink(name);
   Rng rng(4);
   std::set<std::set<std::string>> seen;
-  for (auto& image : crash_images(*fs, CrashModel::journaled(), rng, 100)) seen.insert(names(*image.fs));
+  for (auto& image : crash_images(*fs, CrashModel::journaled(), rng, 100))
+    seen.insert(names(*image.fs));
   CHECK(seen == std::set<std::set<std::string>>{
                     {"old", "a", "b", "c"}, {"old", "b", "c"}, {"old", "c"}, {"old"}});
   seen.clear();
-  for (auto& image : crash_images(*fs, CrashModel::any_subset(), rng, 100)) seen.insert(names(*image.fs));
+  for (auto& image : crash_images(*fs, CrashModel::any_subset(), rng, 100))
+    seen.insert(names(*image.fs));
   CHECK(seen.size() == 8);
 }
 
@@ -250,8 +254,8 @@ TEST_CASE("torn writes keep, lose or garble 512-byte sectors", "[crashstates]") 
   auto f = fs->open("/d/old", OpenMode::read_write);
   f->truncate(0);
   fs->sync_all();
-  const std::string data = std::string(512, 'A') + std::string(512, 'B') + std::string(512, 'C') +
-                           std::string(100, 'D');
+  const std::string data =
+      std::string(512, 'A') + std::string(512, 'B') + std::string(512, 'C') + std::string(100, 'D');
   f->write_at(0, bytes(data));  // 4 pieces
   f->write_at(3000, bytes("tail"));
   Rng rng(5);
@@ -269,9 +273,12 @@ TEST_CASE("torn writes keep, lose or garble 512-byte sectors", "[crashstates]") 
     for (size_t s = 0; s < 4 && s * 512 < got.size(); ++s) {
       const std::string piece = got.substr(s * 512, s == 3 ? 100 : 512);
       const std::string want = data.substr(s * 512, piece.size());
-      if (piece == want) kinds |= 1;
-      else if (piece.find_first_not_of('\0') == std::string::npos) kinds |= 2;  // lost: a hole
-      else kinds |= 4;  // garbage
+      if (piece == want)
+        kinds |= 1;
+      else if (piece.find_first_not_of('\0') == std::string::npos)
+        kinds |= 2;  // lost: a hole
+      else
+        kinds |= 4;  // garbage
     }
     if (kinds & 4) ++garbage;
     if (kinds == 3 || kinds == 5 || kinds == 7) ++mixed;

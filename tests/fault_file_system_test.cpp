@@ -1,10 +1,11 @@
 // FaultFileSystem: which call fails, with which Errc/errno, how calls are
 // counted so a test can enumerate every failure point, and what a failed
 // fsync does to a MemoryFileSystem underneath.
-#include <catch2/catch.hpp>
+#include "testing/fault_file_system.hpp"
 
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <filesystem>
 #include <thread>
@@ -12,7 +13,6 @@
 #include "bpatch/error.hpp"
 #include "bpatch/posix_file_system.hpp"
 #include "testing/crash_states.hpp"
-#include "testing/fault_file_system.hpp"
 
 using namespace bpatch;
 using namespace bpatch::testing;

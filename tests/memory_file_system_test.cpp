@@ -2,11 +2,12 @@
 // temporary directory) and MemoryFileSystem, so the model fails where Linux
 // fails with the same Errc and errno; then what only the model has — trace,
 // replay, crash point, hook, invariants under random operations, threads.
-#include <catch2/catch.hpp>
+#include "testing/memory_file_system.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -16,7 +17,6 @@
 
 #include "bpatch/error.hpp"
 #include "bpatch/posix_file_system.hpp"
-#include "testing/memory_file_system.hpp"
 
 using namespace bpatch;
 using namespace bpatch::testing;
@@ -70,14 +70,18 @@ void conformance(Env& env) {
 
   SECTION("open and create") {
     expect_error([&] { fs.open(env.at("file"), OpenMode::create_exclusive); }, Errc::io, EEXIST);
-    expect_error([&] { fs.open(env.at("dangling"), OpenMode::create_exclusive); }, Errc::io, EEXIST);
+    expect_error([&] { fs.open(env.at("dangling"), OpenMode::create_exclusive); }, Errc::io,
+                 EEXIST);
     expect_error([&] { fs.open(env.at("missing"), OpenMode::read); }, Errc::not_found, ENOENT);
-    expect_error([&] { fs.open(env.at("missing/x"), OpenMode::create_exclusive); }, Errc::not_found, ENOENT);
+    expect_error([&] { fs.open(env.at("missing/x"), OpenMode::create_exclusive); }, Errc::not_found,
+                 ENOENT);
     expect_error([&] { fs.open(env.at("file/x"), OpenMode::read); }, Errc::not_found, ENOTDIR);
     expect_error([&] { fs.open(env.at("link_file"), OpenMode::read); }, Errc::invalid_path, ELOOP);
-    expect_error([&] { fs.open(env.at("link_file"), OpenMode::read_write); }, Errc::invalid_path, ELOOP);
+    expect_error([&] { fs.open(env.at("link_file"), OpenMode::read_write); }, Errc::invalid_path,
+                 ELOOP);
     expect_error([&] { fs.open(env.at("dir"), OpenMode::read_write); }, Errc::io, EISDIR);
-    expect_error([&] { fs.open(env.at(std::string(256, 'n')), OpenMode::read); }, Errc::io, ENAMETOOLONG);
+    expect_error([&] { fs.open(env.at(std::string(256, 'n')), OpenMode::read); }, Errc::io,
+                 ENAMETOOLONG);
     // Intermediate symlinks are followed.
     CHECK(env.read("link_dir/inner") == "inner");
     auto dir = fs.open(env.at("dir"), OpenMode::read);
@@ -197,7 +201,8 @@ void conformance(Env& env) {
     env.write("src", std::string(10000, 'a') + "tail");
     auto src = fs.open(env.at("src"), OpenMode::read);
     auto dst = fs.open(env.at("dst"), OpenMode::create_exclusive);
-    if (dst->copy_range(*src, 9000, 0, 1004)) CHECK(env.read("dst") == std::string(1000, 'a') + "tail");
+    if (dst->copy_range(*src, 9000, 0, 1004))
+      CHECK(env.read("dst") == std::string(1000, 'a') + "tail");
   }
 }
 
@@ -225,8 +230,9 @@ TEST_CASE("PosixFileSystem passes the conformance suite", "[memfs]") {
 TEST_CASE("MemoryFileSystem passes the same conformance suite", "[memfs]") {
   MemoryFileSystem fs;
   fs.make_dirs("/tmp/conformance");
-  Env env{fs, "/tmp/conformance",
-          [&](const std::string& target, const std::string& path) { fs.make_symlink(target, path); }};
+  Env env{fs, "/tmp/conformance", [&](const std::string& target, const std::string& path) {
+            fs.make_symlink(target, path);
+          }};
   conformance(env);
   fs.check_invariants();
 }
@@ -265,14 +271,21 @@ TEST_CASE("MemoryFileSystem traces every mutation and replays it", "[memfs]") {
   fs.reset_trace();
 
   fs.write_file("/d/new", "new content", 0640);
-  { auto f = fs.open("/d/new", OpenMode::read_write); f->sync(); f->set_owner(7, 8); }
+  {
+    auto f = fs.open("/d/new", OpenMode::read_write);
+    f->sync();
+    f->set_owner(7, 8);
+  }
   fs.rename("/d/new", "/d/old");
   fs.sync_dir("/d");
   fs.make_dir("/d/sub", 0700);
   fs.remove_dir("/d/sub");
   fs.make_symlink("old", "/d/ln");
   fs.unlink("/d/ln");
-  { auto f = fs.open("/d/old", OpenMode::read_write); f->truncate(3); }
+  {
+    auto f = fs.open("/d/old", OpenMode::read_write);
+    f->truncate(3);
+  }
 
   const auto trace = fs.trace();
   std::vector<std::string> kinds;
@@ -348,20 +361,39 @@ TEST_CASE("MemoryFileSystem keeps its invariants under random operations", "[mem
     for (int step = 0; step < 200; ++step) {
       try {
         switch (rng() % 11) {
-          case 0: open.push_back(fs.open(pick(), OpenMode::create_exclusive)); break;
-          case 1: open.push_back(fs.open(pick(), OpenMode::read_write)); break;
-          case 2: fs.make_dir(pick(), 0755); break;
-          case 3: fs.remove_dir(pick()); break;
-          case 4: fs.rename(pick(), pick()); break;
-          case 5: fs.unlink(pick()); break;
-          case 6: fs.sync_dir(rng() % 2 ? "/" : "/d"); break;
-          case 7: fs.make_symlink(pick(), pick()); break;
+          case 0:
+            open.push_back(fs.open(pick(), OpenMode::create_exclusive));
+            break;
+          case 1:
+            open.push_back(fs.open(pick(), OpenMode::read_write));
+            break;
+          case 2:
+            fs.make_dir(pick(), 0755);
+            break;
+          case 3:
+            fs.remove_dir(pick());
+            break;
+          case 4:
+            fs.rename(pick(), pick());
+            break;
+          case 5:
+            fs.unlink(pick());
+            break;
+          case 6:
+            fs.sync_dir(rng() % 2 ? "/" : "/d");
+            break;
+          case 7:
+            fs.make_symlink(pick(), pick());
+            break;
           default:
             if (open.empty()) break;
             auto& f = open[rng() % open.size()];
-            if (rng() % 3 == 0) f->sync();
-            else if (rng() % 2) f->write_at(rng() % 2000, bytes(std::string(rng() % 1500, 'w')));
-            else f->truncate(rng() % 3000);
+            if (rng() % 3 == 0)
+              f->sync();
+            else if (rng() % 2)
+              f->write_at(rng() % 2000, bytes(std::string(rng() % 1500, 'w')));
+            else
+              f->truncate(rng() % 3000);
         }
         ++done;
       } catch (const Error&) {
@@ -382,7 +414,8 @@ TEST_CASE("MemoryFileSystem is safe to use from several threads", "[memfs]") {
     threads.emplace_back([&fs, t] {
       const std::string path = "/t/f" + std::to_string(t);
       auto f = fs.open(path, OpenMode::create_exclusive);
-      for (int i = 0; i < 500; ++i) f->write_at(static_cast<uint64_t>(i), bytes(std::string(1, 'a' + t)));
+      for (int i = 0; i < 500; ++i)
+        f->write_at(static_cast<uint64_t>(i), bytes(std::string(1, 'a' + t)));
       f->sync();
       fs.rename(path, path + ".done");
     });
