@@ -244,3 +244,26 @@ TEST_CASE("a delta statement applies a real bsdiff patch", "[transaction][bsdiff
   CHECK(read_file(dir / "game.bin") == new_content);
   (void)hex_of;
 }
+
+TEST_CASE("large unchanged ranges are copied in the kernel and the result is exact", "[transaction]") {
+  TempDir dir;
+  std::mt19937_64 rng(11);
+  const std::string original = random_bytes(rng, (8 << 20) + 123);
+  write_file(dir / "big.bin", original);
+  write_file(dir / "big2.bin", original);
+  std::string want1 = original, want2 = original;
+  want1.replace(0x10, 4, "\x01\x02\x03\x04");  // keeps source and shadow offsets congruent: reflinkable
+  want1.replace(5 << 20, 2, "\xff\xfe");
+  want2.insert(3, "12345");                    // shifts everything: copy_file_range only
+  want2.erase(6 << 20, 100);
+  const auto result = run_script(dir,
+                                 "bpatch 1\n"
+                                 "edit big.bin\n  write 0x10 hex:01020304\n  write 0x500000 hex:fffe\n"
+                                 "edit big2.bin\n  insert 3 hex:3132333435\n  delete 0x600000 100\n");
+  CHECK(read_file(dir / "big.bin") == want1);
+  CHECK(read_file(dir / "big2.bin") == want2);
+  REQUIRE(result.files.size() == 2);
+  CHECK(result.files[0].size == want1.size());
+  // Bytes copied in the kernel were never seen, so no post-image hash is claimed.
+  CHECK_FALSE(result.files[0].post_hash.has_value());
+}

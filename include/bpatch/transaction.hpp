@@ -62,8 +62,9 @@ struct TransactionOptions {
   bool allow_hardlinks = false;  // replace targets with several links (splits them)
   bool dry_run = false;          // validate and report, write nothing
   double wait_seconds = 0;       // how long to wait for a locked journal (<0: forever)
-  unsigned threads = 0;          // workers for staging; 0: one per core, at most 4
-  std::function<void(const Progress&)> progress;  // called from the committing thread
+  unsigned threads = 0;          // threads staging shadows; 0: 4 (fsync-bound work likes a few)
+  // Called as staging advances, from the staging threads but never from two at once.
+  std::function<void(const Progress&)> progress;
 
   // Tests only: return true to skip the fsync at a named call site (see
   // src/core/durability.hpp). Leave empty in real use.

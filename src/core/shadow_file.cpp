@@ -10,6 +10,8 @@ namespace {
 
 constexpr size_t kBufferSize = 1 << 20;      // one write per MiB
 constexpr uint64_t kWritebackChunk = 8 << 20;  // start writeback every 8 MiB
+constexpr uint64_t kKernelCopyMin = 1 << 20;   // smaller ranges are cheaper through the buffer
+constexpr uint64_t kBlock = 4096;              // FICLONERANGE wants block-aligned offsets
 
 }  // namespace
 
@@ -29,8 +31,24 @@ void ShadowFile::write(std::span<const std::byte> data) {
 
 void ShadowFile::write_from(const Source& src, uint64_t offset, uint64_t length) {
   check_range(src, offset, length);
-  // Read straight into the buffer: the bytes have to pass through user space
-  // anyway to be hashed, and this saves a copy.
+  if (File* in = src.file(); in && length >= kKernelCopyMin) {
+    // Bring source and shadow to the same block boundary through the buffer,
+    // so that the bulk can be shared as whole blocks.
+    if (offset % kBlock == (size() % kBlock)) {
+      const uint64_t head = (kBlock - offset % kBlock) % kBlock;
+      Sink::write_from(src, offset, head);
+      offset += head;
+      length -= head;
+    }
+    flush();
+    const uint64_t bulk = length - length % kBlock;
+    if (copy_in_kernel(*in, offset, bulk)) {
+      offset += bulk;
+      length -= bulk;
+    }
+  }
+  // Read straight into the buffer: the bytes pass through user space anyway
+  // to be hashed, and this saves a copy.
   while (length > 0) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(length, kBufferSize - buffer_.size()));
     const size_t old = buffer_.size();
@@ -40,6 +58,20 @@ void ShadowFile::write_from(const Source& src, uint64_t offset, uint64_t length)
     length -= n;
     if (buffer_.size() == kBufferSize) flush();
   }
+}
+
+// Appends src [offset, +length) at the end of the (flushed) shadow without
+// reading it: shared extents where possible, else an in-kernel copy.
+bool ShadowFile::copy_in_kernel(File& src, uint64_t offset, uint64_t length) {
+  if (length == 0) return false;
+  const bool aligned = offset % kBlock == 0 && flushed_ % kBlock == 0;
+  if (!(aligned && file_.clone_range(src, offset, flushed_, length)) &&
+      !file_.copy_range(src, offset, flushed_, length))
+    return false;
+  flushed_ += length;
+  hash_complete_ = false;
+  if (on_progress_) on_progress_(flushed_);
+  return true;
 }
 
 void ShadowFile::read_back(uint64_t offset, std::span<std::byte> out) {
@@ -69,8 +101,9 @@ void ShadowFile::flush() {
   if (on_progress_) on_progress_(flushed_);
 }
 
-Hash128 ShadowFile::finish() {
+std::optional<Hash128> ShadowFile::finish() {
   flush();
+  if (!hash_complete_) return std::nullopt;
   return hasher_.digest();
 }
 

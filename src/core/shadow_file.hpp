@@ -3,13 +3,21 @@
 // Writes go through a large buffer into the shadow file, are hashed with
 // XXH3-128 on the way (the post-image hash recorded in the manifest), and
 // written back early in the background (File::start_writeback) so that the
-// final fsync is short. Unchanged ranges of the original arrive through
-// write_from() and are copied as well as hashed.
+// final fsync is short.
+//
+// Large unchanged ranges of the original arrive through write_from() and are
+// shared (reflink, FICLONERANGE) or copied inside the kernel
+// (copy_file_range) instead of passing through memory, so that a small edit
+// of a huge file costs little — on a reflink file system, nothing that grows
+// with the file. Those bytes are not seen, so such a file has no post-image
+// hash; the manifest then identifies the new content by inode and size,
+// which is what recovery checks in any case.
 //
 // Not thread-safe. The File must outlive the sink.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "bpatch/file_system.hpp"
@@ -28,17 +36,20 @@ class ShadowFile final : public Sink {
   void read_back(uint64_t offset, std::span<std::byte> out) override;
   uint64_t size() const override { return flushed_ + buffer_.size(); }
 
-  // Flushes what is buffered and returns the content's hash. Call once, at the end.
-  Hash128 finish();
+  // Flushes what is buffered and returns the content's hash, or nullopt when
+  // part of the content was copied in the kernel unseen. Call once, at the end.
+  std::optional<Hash128> finish();
 
  private:
   void flush();
+  bool copy_in_kernel(File& src, uint64_t offset, uint64_t length);
   File& file_;
   std::function<void(uint64_t)> on_progress_;
   std::vector<std::byte> buffer_;
   uint64_t flushed_ = 0;         // bytes already in the file
   uint64_t written_back_ = 0;    // bytes handed to start_writeback
   Hasher hasher_;
+  bool hash_complete_ = true;  // false once bytes bypassed the hasher
 };
 
 // A Sink that hashes and counts without writing (dry runs). It keeps the

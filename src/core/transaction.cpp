@@ -7,7 +7,11 @@
 // to it names the crash.
 #include "bpatch/transaction.hpp"
 
+#include <atomic>
+#include <exception>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "bpatch/error.hpp"
 #include "bpatch/file_system.hpp"
@@ -51,6 +55,76 @@ void stage_one(Durability& sync, PlannedChange& p, File& file, const std::functi
   // written shadow over the original.
   sync.sync_file(file, "shadow.file");
   p.shadow_ino = file.stat().id.ino;
+}
+
+// Sums the progress of shadows staged concurrently and reports it, one
+// caller at a time.
+class ProgressTracker {
+ public:
+  ProgressTracker(const TransactionOptions& options, const std::vector<PlannedChange*>& work)
+      : callback_(options.progress) {
+    total_.files_total = work.size();
+    for (const auto* p : work) total_.bytes_total += p->expected_size;
+  }
+  void add_bytes(uint64_t delta) { report([&] { total_.bytes_done += delta; }); }
+  void file_done() { report([&] { ++total_.files_done; }); }
+
+ private:
+  template <typename F>
+  void report(F&& update) {
+    std::lock_guard lock(mutex_);
+    update();
+    if (callback_) callback_(total_);
+  }
+  const std::function<void(const Progress&)>& callback_;
+  std::mutex mutex_;
+  Progress total_;
+};
+
+unsigned worker_count(const TransactionOptions& options, size_t jobs) {
+  // fsync latency, not CPU, bounds small files: a few more threads than
+  // cores keep the device queue busy.
+  const unsigned wanted = options.threads ? options.threads : 4;
+  return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(wanted, jobs)));
+}
+
+// Stages every shadow, on a small pool of threads. The first error stops the
+// others and is rethrown.
+void stage_all(Durability& sync, const TransactionOptions& options, const std::vector<PlannedChange*>& work) {
+  std::vector<PlannedChange*> jobs;
+  for (auto* p : work)
+    if (p->change->kind != Change::Kind::remove) jobs.push_back(p);
+  ProgressTracker progress(options, jobs);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  auto worker = [&] {
+    while (!failed) {
+      const size_t i = next++;
+      if (i >= jobs.size()) return;
+      PlannedChange& p = *jobs[i];
+      try {
+        auto file = sync.fs().open(p.shadow, OpenMode::create_exclusive);
+        uint64_t reported = 0;
+        stage_one(sync, p, *file, [&](uint64_t bytes) {
+          progress.add_bytes(bytes - reported);
+          reported = bytes;
+        });
+        progress.file_done();
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  const unsigned n = worker_count(options, jobs.size());
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 void dry_run(FileSystem& fs, std::vector<PlannedChange>& plan) {
@@ -128,21 +202,9 @@ CommitResult Transaction::commit() {
       if (!fs_.lstat(dir)) fs_.make_dir(dir, 0755);
       dirs_to_sync.insert(paths::dirname(dir));
     }
-    Progress progress;
-    progress.files_total = work.size();
-    for (auto* p : work) progress.bytes_total += p->expected_size;
-    for (auto* p : work) {
-      if (p->change->kind == Change::Kind::remove) continue;
-      auto file = fs_.open(p->shadow, OpenMode::create_exclusive);
-      const uint64_t before = progress.bytes_done;
-      stage_one(sync, *p, *file, [&](uint64_t bytes) {
-        progress.bytes_done = before + bytes;
-        if (options_.progress) options_.progress(progress);
-      });
-      ++progress.files_done;
-      if (options_.progress) options_.progress(progress);
-      dirs_to_sync.insert(paths::dirname(p->shadow));
-    }
+    stage_all(sync, options_, work);
+    for (auto* p : work)
+      if (p->change->kind != Change::Kind::remove) dirs_to_sync.insert(paths::dirname(p->shadow));
     // The shadows' names (and the directories created for them) must be
     // durable before the commit: a manifest whose shadow vanished in a
     // crash could not be replayed.
