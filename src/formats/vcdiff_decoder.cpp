@@ -3,6 +3,7 @@
 #include "formats/vcdiff_decoder.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "bpatch/error.hpp"
