@@ -21,7 +21,7 @@ TIME = "/usr/bin/time"
 
 
 def run(cmd, cwd=None):
-    """Runs cmd (a list, no shell); returns (seconds, peak_rss_kib).
+    """Runs cmd (a list, no shell); returns (seconds, peak_rss_kib, cpu_seconds).
 
     The RSS comes from GNU time's %M when it is installed: the rusage that
     os.wait4 reports for a child of this process would include the pages
@@ -29,7 +29,7 @@ def run(cmd, cwd=None):
     across exec). Without /usr/bin/time that larger number is reported.
     """
     with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss_out:
-        full = [TIME, "-f", "%M", "-o", rss_out.name, *cmd] if os.access(TIME, os.X_OK) else list(cmd)
+        full = [TIME, "-f", "%M %U %S", "-o", rss_out.name, *cmd] if os.access(TIME, os.X_OK) else list(cmd)
         t0 = time.perf_counter()
         p = subprocess.Popen(full, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         _, status, ru = os.wait4(p.pid, 0)
@@ -40,8 +40,11 @@ def run(cmd, cwd=None):
             raise RunError("%s exited %d: %s" % (" ".join(map(str, cmd)), p.returncode,
                                                  err.read().decode(errors="replace").strip()))
         text = rss_out.read().split()
-        rss = int(text[-1]) if full[0] == TIME and text else ru.ru_maxrss
-    return seconds, rss
+        if full[0] == TIME and len(text) >= 3:
+            rss, cpu = int(text[-3]), float(text[-2]) + float(text[-1])
+        else:
+            rss, cpu = ru.ru_maxrss, ru.ru_utime + ru.ru_stime
+    return seconds, rss, cpu
 
 
 class Side:
@@ -49,19 +52,23 @@ class Side:
 
     def __init__(self, label, cmd, prep=None, check=None, cwd=None):
         self.label, self.cmd, self.prep, self.check, self.cwd = label, cmd, prep, check, cwd
-        self.times, self.rss = [], []
+        self.times, self.rss, self.cpu = [], [], []
 
     def once(self):
         if self.prep:
             self.prep()
-        t, rss = run(self.cmd, self.cwd)
+        t, rss, cpu = run(self.cmd, self.cwd)
         if self.check and not self.times:
             self.check()  # the first run's output is verified; later ones are the same work
         self.times.append(t)
         self.rss.append(rss)
+        self.cpu.append(cpu)
 
     def median(self):
         return statistics.median(self.times)
+
+    def cpu_median(self):
+        return statistics.median(self.cpu)
 
     def peak_rss_mib(self):
         return max(self.rss) / 1024.0

@@ -8,10 +8,10 @@ import growth
 def _row_cells(r):
     return [r.case, "%s %.3f s" % (r.a.label, r.a.median()), "%s %.3f s" % (r.b.label, r.b.median()),
             "%.2fx" % r.ratio(), "%.1f MiB" % r.a.peak_rss_mib(), "%.1f MiB" % r.b.peak_rss_mib(),
-            r.target, "ok" if r.passed() else "MISS"]
+            "%.3f / %.3f s" % (r.a.cpu_median(), r.b.cpu_median()), r.target, "ok" if r.passed() else "MISS"]
 
 
-HEAD = ["case", "bpatch median", "peer median", "ratio", "bpatch RSS", "peer RSS", "target", ""]
+HEAD = ["case", "bpatch median", "peer median", "ratio", "bpatch RSS", "peer RSS", "CPU (user+sys)", "target", ""]
 
 
 def table(rows, refs):
@@ -42,7 +42,8 @@ def render(env, rows, refs, grown, notes):
             ("date", "host", "mode", "rounds", "fs", "load_start", "load_end", "elapsed", "bpatch")]
     out += ["", "Medians of alternating runs (A B A B ...); ratio = bpatch / peer; peak RSS is the",
             "largest ru_maxrss over the runs. bpatch fsyncs its output and journal, hashes the",
-            "result (XXH3-128) and renames it into place; bspatch and xdelta3 do none of that.", "",
+            "result (XXH3-128) and renames it into place; bspatch and xdelta3 do none of that.",
+            "CPU = median user+sys seconds (bpatch / peer), which machine load disturbs less", "than wall time.", "",
             "| " + " | ".join(h or "verdict" for h in HEAD) + " |", "|" + "---|" * len(HEAD)]
     out += ["| " + " | ".join(_row_cells(r)) + " |" for r in rows]
     for r in rows:
@@ -67,14 +68,14 @@ def write(out_dir, env, rows, refs, grown, text):
         f.write(text)
     with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["case", "side", "round", "seconds", "peak_rss_kib"])
+        w.writerow(["case", "side", "round", "seconds", "peak_rss_kib", "cpu_seconds"])
         for r in rows:
             for s in (r.a, r.b):
-                for i, (t, m) in enumerate(zip(s.times, s.rss)):
-                    w.writerow([r.case, s.label, i + 1, "%.4f" % t, m])
+                for i, (t, m, c) in enumerate(zip(s.times, s.rss, s.cpu)):
+                    w.writerow([r.case, s.label, i + 1, "%.4f" % t, m, "%.2f" % c])
         for s in refs:
-            for i, (t, m) in enumerate(zip(s.times, s.rss)):
-                w.writerow(["reference", s.label, i + 1, "%.4f" % t, m])
+            for i, (t, m, c) in enumerate(zip(s.times, s.rss, s.cpu)):
+                w.writerow(["reference", s.label, i + 1, "%.4f" % t, m, "%.2f" % c])
         for mib in sorted(grown):
             for series, (t, m) in grown[mib].items():
-                w.writerow(["growth %d MiB" % mib, series, "median", "%.4f" % t, int(m * 1024)])
+                w.writerow(["growth %d MiB" % mib, series, "median", "%.4f" % t, int(m * 1024), ""])
