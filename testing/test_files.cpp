@@ -53,13 +53,18 @@ std::string random_bytes(std::mt19937_64& rng, size_t n) {
 
 Tree snapshot(const std::string& root) {
   Tree tree;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
     const std::string rel = fs::relative(it->path(), root).string();
     if (rel == ".bpatch/LOCK") continue;
-    if (it->is_symlink()) tree[rel] = "symlink:" + fs::read_symlink(it->path()).string();
-    else if (it->is_directory()) tree[rel] = "dir";
-    else if (it->is_regular_file()) tree[rel] = read_file(it->path().string());
-    else tree[rel] = "special";
+    if (it->is_symlink())
+      tree[rel] = "symlink:" + fs::read_symlink(it->path()).string();
+    else if (it->is_directory())
+      tree[rel] = "dir";
+    else if (it->is_regular_file())
+      tree[rel] = read_file(it->path().string());
+    else
+      tree[rel] = "special";
   }
   return tree;
 }

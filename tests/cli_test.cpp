@@ -23,7 +23,9 @@ CommandResult bpatch_cmd(std::vector<std::string> args, const std::string& cwd =
   return run(args, cwd);
 }
 
-bool have(const std::string& tool) { return ::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0; }
+bool have(const std::string& tool) {
+  return ::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
 
 std::string xxh3(const std::string& bytes) {
   return hash_bytes(std::as_bytes(std::span(bytes.data(), bytes.size()))).hex();
@@ -120,13 +122,16 @@ TEST_CASE("single-file bsdiff apply in place and with -o", "[cli][bsdiff]") {
   for (int i = 0; i < 100; ++i) new_content[rng() % new_content.size()] = 'x';
   write_file(dir / "fw.bin", old_content);
   write_file(dir / "side/new.bin", new_content);
-  REQUIRE(run({"bsdiff", dir / "fw.bin", dir / "side/new.bin", dir / "side/fw.bsdiff"}).exit_code == 0);
+  REQUIRE(run({"bsdiff", dir / "fw.bin", dir / "side/new.bin", dir / "side/fw.bsdiff"}).exit_code ==
+          0);
 
-  const auto to_output = bpatch_cmd({"apply", "side/fw.bsdiff", "fw.bin", "-o", "out/fw-new.bin"}, dir.path());
+  const auto to_output =
+      bpatch_cmd({"apply", "side/fw.bsdiff", "fw.bin", "-o", "out/fw-new.bin"}, dir.path());
   // -o into a missing directory is an error: OUTPUT's directory must exist.
   CHECK(to_output.exit_code == 1);
   std::filesystem::create_directories(dir / "out");
-  REQUIRE(bpatch_cmd({"apply", "side/fw.bsdiff", "fw.bin", "-o", "out/fw-new.bin"}, dir.path()).exit_code == 0);
+  REQUIRE(bpatch_cmd({"apply", "side/fw.bsdiff", "fw.bin", "-o", "out/fw-new.bin"}, dir.path())
+              .exit_code == 0);
   CHECK(read_file(dir / "fw.bin") == old_content);
   CHECK(read_file(dir / "out/fw-new.bin") == new_content);
 
@@ -161,14 +166,17 @@ TEST_CASE("a damaged bsdiff patch is refused and the target is untouched", "[cli
     write_file(dir / "bad", bad);
     const auto r = bpatch_cmd({"apply", "bad", "t.bin"}, dir.path());
     INFO("flipped byte " << pos << ": " << r.err);
-    if (r.exit_code == 0) CHECK(read_file(dir / "t.bin") == new_content);  // harmless flip
-    else CHECK(read_file(dir / "t.bin") == old_content);
+    if (r.exit_code == 0)
+      CHECK(read_file(dir / "t.bin") == new_content);  // harmless flip
+    else
+      CHECK(read_file(dir / "t.bin") == old_content);
     write_file(dir / "t.bin", old_content);
   }
   require_no_leftovers(dir.path());
 }
 
-TEST_CASE("an IPS/BPS/UPS vector applies, and applying it again says already up to date", "[cli][bps]") {
+TEST_CASE("an IPS/BPS/UPS vector applies, and applying it again says already up to date",
+          "[cli][bps]") {
   const std::string vectors = source_dir() + "/fixtures/vectors/grow-shift";
   if (!exists(vectors + "/flips.bps")) {
     WARN("fixtures/vectors missing; skipped");
@@ -208,7 +216,8 @@ TEST_CASE("SIGKILL at random moments, then recover: all-old or all-new", "[cli][
   write_file(dir / "t.bpatch", script);
 
   auto reset = [&] {
-    for (int i = 0; i < kFiles; ++i) write_file(dir / ("f" + std::to_string(i) + ".bin"), old_content[i]);
+    for (int i = 0; i < kFiles; ++i)
+      write_file(dir / ("f" + std::to_string(i) + ".bin"), old_content[i]);
     write_file(dir / "doomed.txt", "doomed");
     std::filesystem::remove_all(dir / "sub");
   };
@@ -246,7 +255,8 @@ TEST_CASE("SIGKILL at random moments, then recover: all-old or all-new", "[cli][
       ::execl(bpatch_binary().c_str(), "bpatch", "apply", "t.bpatch", static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    const auto delay = std::chrono::duration_cast<std::chrono::microseconds>(full) * (rng() % 1000) / 900;
+    const auto delay =
+        std::chrono::duration_cast<std::chrono::microseconds>(full) * (rng() % 1000) / 900;
     std::this_thread::sleep_for(delay);
     ::kill(pid, SIGKILL);
     int status;

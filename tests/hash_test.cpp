@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "bpatch/hash.hpp"
+
+#include <catch2/catch.hpp>
 
 using bpatch::Hash128;
 

@@ -1,9 +1,10 @@
 // Journal records: round trips, and a corruption table — every damaged record
 // must be rejected as Errc::journal, never half-trusted.
+#include "journal/records.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "bpatch/error.hpp"
-#include "journal/records.hpp"
 
 using namespace bpatch;
 using namespace bpatch::journal;
@@ -49,7 +50,8 @@ TEST_CASE("manifest and intent round-trip, including awkward paths", "[records]"
   CHECK(back.txid == m.txid);
   CHECK(back.entries == m.entries);
 
-  IntentRecord intent{"t-1", {"/r/new", "/r/new/sub"}, {"/r/.a.bpatch-t-1", "/r/x y/.b.bpatch-t-1"}};
+  IntentRecord intent{
+      "t-1", {"/r/new", "/r/new/sub"}, {"/r/.a.bpatch-t-1", "/r/x y/.b.bpatch-t-1"}};
   const IntentRecord ib = decode_intent(encode_intent(intent), "i");
   CHECK(ib.txid == intent.txid);
   CHECK(ib.dirs == intent.dirs);
@@ -76,7 +78,8 @@ TEST_CASE("every truncation of a manifest is detected", "[records]") {
   }
 }
 
-TEST_CASE("wrong checksum, wrong version, trailing junk and swapped record kinds are rejected", "[records]") {
+TEST_CASE("wrong checksum, wrong version, trailing junk and swapped record kinds are rejected",
+          "[records]") {
   const std::string good = encode_manifest(sample_manifest());
   SECTION("checksum of other bytes") {
     std::string bad = good;
@@ -95,7 +98,8 @@ TEST_CASE("wrong checksum, wrong version, trailing junk and swapped record kinds
     CHECK(code_of(intent) == Errc::journal);
   }
   SECTION("a malformed entry with a valid checksum") {
-    std::string body = "bpatch-manifest 1\ntxid t\nreplace /a relative ino=1 size=2 mode=644 pre=- post=-\n";
+    std::string body =
+        "bpatch-manifest 1\ntxid t\nreplace /a relative ino=1 size=2 mode=644 pre=- post=-\n";
     const Hash128 sum = hash_bytes(std::as_bytes(std::span(body.data(), body.size())));
     CHECK(code_of(body + "checksum " + sum.hex() + "\n") == Errc::journal);
   }

@@ -1,5 +1,7 @@
 // Recovery of hand-built journals on the real file system: every shape a
 // crash can leave, replayed or rolled back, and run twice to prove idempotence.
+#include "bpatch/recovery.hpp"
+
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -7,7 +9,6 @@
 
 #include "bpatch/error.hpp"
 #include "bpatch/posix_file_system.hpp"
-#include "bpatch/recovery.hpp"
 #include "core/paths.hpp"
 #include "journal/records.hpp"
 #include "testing/test_files.hpp"
@@ -38,7 +39,8 @@ struct Scenario {
     intent.txid = manifest.txid = txid;
   }
 
-  std::string stage(const std::string& name, const std::string& old_content, const std::string& new_content) {
+  std::string stage(const std::string& name, const std::string& old_content,
+                    const std::string& new_content) {
     if (!old_content.empty()) write_file(dir / name, old_content);
     const std::string shadow = paths::shadow_path(dir / name, txid);
     write_file(shadow, new_content);
@@ -180,7 +182,8 @@ TEST_CASE("rollback deletes only names of the transaction's own shadow pattern",
   CHECK(exists(s.dir / ".precious.bpatch-someothertxid"));
 }
 
-TEST_CASE("an inconsistent committed transaction is reported and nothing is touched", "[recovery]") {
+TEST_CASE("an inconsistent committed transaction is reported and nothing is touched",
+          "[recovery]") {
   Scenario s;
   const std::string shadow_a = s.stage("a", "old a", "new a");
   s.stage("b", "old b", "new b");

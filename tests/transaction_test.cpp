@@ -1,6 +1,8 @@
 // Transactions on the real file system: every op against an independently
 // computed expectation, and every validation failure leaving all originals
 // byte-identical with no stray file.
+#include "bpatch/transaction.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +13,6 @@
 #include "bpatch/posix_file_system.hpp"
 #include "bpatch/recovery.hpp"
 #include "bpatch/script.hpp"
-#include "bpatch/transaction.hpp"
 #include "testing/test_files.hpp"
 
 using namespace bpatch;
@@ -115,7 +116,8 @@ TEST_CASE("a dry run validates and decodes but writes nothing", "[transaction]")
   TempDir dir;
   write_file(dir / "a.bin", "hello world");
   const Tree before = snapshot(dir.path());
-  const auto result = run_script(dir, "bpatch 1\nedit a.bin\n  write 0 hex:4a\nput b hex:00\n", true);
+  const auto result =
+      run_script(dir, "bpatch 1\nedit a.bin\n  write 0 hex:4a\nput b hex:00\n", true);
   CHECK(result.dry_run);
   CHECK(result.txid.empty());
   REQUIRE(result.files.size() == 2);
@@ -123,7 +125,8 @@ TEST_CASE("a dry run validates and decodes but writes nothing", "[transaction]")
   CHECK(snapshot(dir.path()) == before);  // not even a journal directory
 }
 
-TEST_CASE("every validation failure leaves the originals byte-identical and no stray file", "[transaction]") {
+TEST_CASE("every validation failure leaves the originals byte-identical and no stray file",
+          "[transaction]") {
   TempDir dir;
   std::mt19937_64 rng(7);
   write_file(dir / "a.bin", random_bytes(rng, 10000));
@@ -156,7 +159,7 @@ TEST_CASE("every validation failure leaves the originals byte-identical and no s
       {good + "remove fifo\n", Errc::not_regular},
       {good + "edit inside-link\n  write 0 hex:00\n", Errc::usage},  // same file as a.bin
       {good + "delta sub/c.bin not-a-patch.txt\n", Errc::unsupported},
-      {good + "put sub/c.bin/x hex:00\n", Errc::not_found},          // c.bin is not a directory
+      {good + "put sub/c.bin/x hex:00\n", Errc::not_found},  // c.bin is not a directory
   };
   for (const auto& [script, code] : cases) {
     INFO(script);
@@ -182,7 +185,8 @@ TEST_CASE("scripts cannot name paths outside the root", "[transaction]") {
   }
 }
 
-TEST_CASE("hard-linked targets are replaced only when allowed, splitting the link", "[transaction]") {
+TEST_CASE("hard-linked targets are replaced only when allowed, splitting the link",
+          "[transaction]") {
   TempDir dir;
   write_file(dir / "a", "aaaa");
   ::link((dir / "a").c_str(), (dir / "b").c_str());
@@ -191,13 +195,15 @@ TEST_CASE("hard-linked targets are replaced only when allowed, splitting the lin
   options.root = dir.path();
   options.allow_hardlinks = true;
   Transaction tx(fs, options);
-  for (auto& c : parse_script("bpatch 1\nedit a\n  write 0 hex:42\n", "t", dir.path())) tx.add(std::move(c));
+  for (auto& c : parse_script("bpatch 1\nedit a\n  write 0 hex:42\n", "t", dir.path()))
+    tx.add(std::move(c));
   tx.commit();
   CHECK(read_file(dir / "a") == "Baaa");
   CHECK(read_file(dir / "b") == "aaaa");
 }
 
-TEST_CASE("a second transaction on a locked journal fails fast with Errc::locked", "[transaction]") {
+TEST_CASE("a second transaction on a locked journal fails fast with Errc::locked",
+          "[transaction]") {
   TempDir dir;
   write_file(dir / "a", "a");
   PosixFileSystem fs;
@@ -245,21 +251,24 @@ TEST_CASE("a delta statement applies a real bsdiff patch", "[transaction][bsdiff
   (void)hex_of;
 }
 
-TEST_CASE("large unchanged ranges are copied in the kernel and the result is exact", "[transaction]") {
+TEST_CASE("large unchanged ranges are copied in the kernel and the result is exact",
+          "[transaction]") {
   TempDir dir;
   std::mt19937_64 rng(11);
   const std::string original = random_bytes(rng, (8 << 20) + 123);
   write_file(dir / "big.bin", original);
   write_file(dir / "big2.bin", original);
   std::string want1 = original, want2 = original;
-  want1.replace(0x10, 4, "\x01\x02\x03\x04");  // keeps source and shadow offsets congruent: reflinkable
+  want1.replace(0x10, 4,
+                "\x01\x02\x03\x04");  // keeps source and shadow offsets congruent: reflinkable
   want1.replace(5 << 20, 2, "\xff\xfe");
-  want2.insert(3, "12345");                    // shifts everything: copy_file_range only
+  want2.insert(3, "12345");  // shifts everything: copy_file_range only
   want2.erase(6 << 20, 100);
-  const auto result = run_script(dir,
-                                 "bpatch 1\n"
-                                 "edit big.bin\n  write 0x10 hex:01020304\n  write 0x500000 hex:fffe\n"
-                                 "edit big2.bin\n  insert 3 hex:3132333435\n  delete 0x600000 100\n");
+  const auto result =
+      run_script(dir,
+                 "bpatch 1\n"
+                 "edit big.bin\n  write 0x10 hex:01020304\n  write 0x500000 hex:fffe\n"
+                 "edit big2.bin\n  insert 3 hex:3132333435\n  delete 0x600000 100\n");
   CHECK(read_file(dir / "big.bin") == want1);
   CHECK(read_file(dir / "big2.bin") == want2);
   REQUIRE(result.files.size() == 2);

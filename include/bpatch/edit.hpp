@@ -42,7 +42,7 @@ struct Piece {
   Kind kind = Kind::source;
   uint64_t offset = 0;  // into the original (source) or the blob (blob)
   uint64_t length = 0;
-  std::byte value{0};   // fill
+  std::byte value{0};                  // fill
   std::shared_ptr<const Source> blob;  // blob (inline bytes become a MemorySource)
 };
 
@@ -72,7 +72,7 @@ class EditList {
   std::vector<Piece> pieces_;
   uint64_t size_;
   uint64_t original_size_;
-  size_t hint_index_ = 0;   // a piece untouched by the last op,
+  size_t hint_index_ = 0;    // a piece untouched by the last op,
   uint64_t hint_start_ = 0;  // and its offset: where the next search may start
 };
 

@@ -15,22 +15,22 @@
 namespace bpatch {
 
 enum class Errc {
-  io,              // a system call failed (see sys_errno())
-  not_found,       // a file or directory that must exist does not
-  invalid_path,    // absolute, escapes ROOT, through a symlink leading out, …
-  not_regular,     // a target is a directory, device, socket, …
-  hard_linked,     // a target has more than one link and hard links were not allowed
-  script_syntax,   // a malformed .bpatch script line
-  bad_patch,       // a malformed, truncated or corrupt delta patch
-  unsupported,     // a patch format or feature this build does not decode
-  wrong_source,    // the input is not the file the patch/expectation was made for
-  already_applied, // the target already holds the patch's result
-  checksum,        // a checksum in a patch or record did not verify
-  concurrent_change, // a target changed between validation and commit
-  locked,          // the journal is locked by another bpatch
-  journal,         // a journal record is inconsistent with the files on disk
-  too_large,       // a declared size exceeds what is sane or what exists
-  usage,           // the caller passed arguments that cannot work together
+  io,                 // a system call failed (see sys_errno())
+  not_found,          // a file or directory that must exist does not
+  invalid_path,       // absolute, escapes ROOT, through a symlink leading out, …
+  not_regular,        // a target is a directory, device, socket, …
+  hard_linked,        // a target has more than one link and hard links were not allowed
+  script_syntax,      // a malformed .bpatch script line
+  bad_patch,          // a malformed, truncated or corrupt delta patch
+  unsupported,        // a patch format or feature this build does not decode
+  wrong_source,       // the input is not the file the patch/expectation was made for
+  already_applied,    // the target already holds the patch's result
+  checksum,           // a checksum in a patch or record did not verify
+  concurrent_change,  // a target changed between validation and commit
+  locked,             // the journal is locked by another bpatch
+  journal,            // a journal record is inconsistent with the files on disk
+  too_large,          // a declared size exceeds what is sane or what exists
+  usage,              // the caller passed arguments that cannot work together
 };
 
 // A short stable name for a code ("io", "bad_patch", …), used in --json output.

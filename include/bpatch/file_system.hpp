@@ -89,25 +89,21 @@ class File {
   // Shares src's extents [src_offset, +length) at dst_offset of this file
   // (FICLONERANGE). Returns false when the file system cannot (no reflinks,
   // unaligned range, different file systems); the caller then copies.
-  virtual bool clone_range(File& src, uint64_t src_offset, uint64_t dst_offset,
-                           uint64_t length) {
+  virtual bool clone_range(File& src, uint64_t src_offset, uint64_t dst_offset, uint64_t length) {
     (void)src, (void)src_offset, (void)dst_offset, (void)length;
     return false;
   }
 
   // Copies src [src_offset, +length) to dst_offset in the kernel
   // (copy_file_range). Returns false when unsupported; the caller then copies.
-  virtual bool copy_range(File& src, uint64_t src_offset, uint64_t dst_offset,
-                          uint64_t length) {
+  virtual bool copy_range(File& src, uint64_t src_offset, uint64_t dst_offset, uint64_t length) {
     (void)src, (void)src_offset, (void)dst_offset, (void)length;
     return false;
   }
 
   // A hint to start writing back [offset, +length) now so that the final
   // sync() is short. Promises nothing about durability.
-  virtual void start_writeback(uint64_t offset, uint64_t length) {
-    (void)offset, (void)length;
-  }
+  virtual void start_writeback(uint64_t offset, uint64_t length) { (void)offset, (void)length; }
 
   // A hint that the file will be read sequentially.
   virtual void advise_sequential() {}

@@ -132,7 +132,7 @@ class ByteReader {
  private:
   void refill(size_t need);
   const Source& src_;
-  uint64_t pos_;          // logical position in the source
+  uint64_t pos_;            // logical position in the source
   uint64_t buf_start_ = 0;  // source offset of buf_[0]
   std::vector<std::byte> buf_;
   size_t buf_len_ = 0;

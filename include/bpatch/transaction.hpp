@@ -57,8 +57,8 @@ struct Progress {
 };
 
 struct TransactionOptions {
-  std::string root;     // absolute; targets resolve inside it
-  std::string journal;  // absolute; default (empty): ROOT/.bpatch
+  std::string root;              // absolute; targets resolve inside it
+  std::string journal;           // absolute; default (empty): ROOT/.bpatch
   bool allow_hardlinks = false;  // replace targets with several links (splits them)
   bool dry_run = false;          // validate and report, write nothing
   double wait_seconds = 0;       // how long to wait for a locked journal (<0: forever)

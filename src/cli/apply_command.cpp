@@ -37,20 +37,28 @@ std::string read_text(FileSystem& fs, const std::string& path, uint64_t limit) {
 
 const char* op_name(Change::Kind kind) {
   switch (kind) {
-    case Change::Kind::edit: return "edit";
-    case Change::Kind::delta: return "delta";
-    case Change::Kind::put: return "put";
-    case Change::Kind::remove: return "remove";
+    case Change::Kind::edit:
+      return "edit";
+    case Change::Kind::delta:
+      return "delta";
+    case Change::Kind::put:
+      return "put";
+    case Change::Kind::remove:
+      return "remove";
   }
   return "?";
 }
 
 const char* action_name(FileResult::Action action, bool dry_run) {
   switch (action) {
-    case FileResult::Action::replaced: return dry_run ? "would replace" : "replaced";
-    case FileResult::Action::created: return dry_run ? "would create" : "created";
-    case FileResult::Action::removed: return dry_run ? "would remove" : "removed";
-    case FileResult::Action::unchanged: return "unchanged";
+    case FileResult::Action::replaced:
+      return dry_run ? "would replace" : "replaced";
+    case FileResult::Action::created:
+      return dry_run ? "would create" : "created";
+    case FileResult::Action::removed:
+      return dry_run ? "would remove" : "removed";
+    case FileResult::Action::unchanged:
+      return "unchanged";
   }
   return "?";
 }
@@ -60,7 +68,8 @@ std::string shown_path(const std::string& path, const std::string& root) {
   return path.starts_with(prefix) ? path.substr(prefix.size()) : path;
 }
 
-void print_report(const CommonOptions& common, const CommitResult& result, const std::string& root) {
+void print_report(const CommonOptions& common, const CommitResult& result,
+                  const std::string& root) {
   if (common.json) {
     Json j;
     j.begin_object().field("ok", true).field("command", "apply").field("dry_run", result.dry_run);
@@ -95,10 +104,12 @@ void print_report(const CommonOptions& common, const CommitResult& result, const
   size_t changed = 0;
   for (const auto& f : result.files) {
     if (f.action != FileResult::Action::unchanged) ++changed;
-    std::printf("%-14s %s", action_name(f.action, result.dry_run), shown_path(f.target, root).c_str());
+    std::printf("%-14s %s", action_name(f.action, result.dry_run),
+                shown_path(f.target, root).c_str());
     if (!f.note.empty()) std::printf(" (%s)", f.note.c_str());
     if (common.verbose && f.post_hash)
-      std::printf("  %llu bytes  xxh3:%s", static_cast<unsigned long long>(f.size), f.post_hash->hex().c_str());
+      std::printf("  %llu bytes  xxh3:%s", static_cast<unsigned long long>(f.size),
+                  f.post_hash->hex().c_str());
     std::printf("\n");
   }
   if (result.dry_run)
@@ -129,16 +140,20 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   // parser then says precisely what is wrong with it.
   if (!detect_format(*patch)) {
     if (!args.target.empty() || !args.output.empty()) {
-      throw Error(Errc::unsupported, patch_path,
-                  "not a patch format bpatch knows (bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, BPS, UPS); "
-                  "a .bpatch script takes no TARGET or -o");
+      throw Error(
+          Errc::unsupported, patch_path,
+          "not a patch format bpatch knows (bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, BPS, UPS); "
+          "a .bpatch script takes no TARGET or -o");
     }
     root = real_path(common.root.empty() ? "." : common.root);
-    changes = parse_script(read_text(fs, patch_path, kMaxScriptSize), args.patch, paths::dirname(patch_path));
+    changes = parse_script(read_text(fs, patch_path, kMaxScriptSize), args.patch,
+                           paths::dirname(patch_path));
   } else {
-    if (args.target.empty()) throw Error(Errc::usage, "", "a delta patch needs the TARGET file to apply it to");
+    if (args.target.empty())
+      throw Error(Errc::usage, "", "a delta patch needs the TARGET file to apply it to");
     if (!common.root.empty())
-      throw Error(Errc::usage, "", "--root is for scripts; a single-file apply works in the target's directory");
+      throw Error(Errc::usage, "",
+                  "--root is for scripts; a single-file apply works in the target's directory");
     Change change;
     change.kind = Change::Kind::delta;
     change.patch = patch_path;

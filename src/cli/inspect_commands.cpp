@@ -31,11 +31,14 @@ std::string crc_hex(uint32_t crc) {
 int run_hash(const CommonOptions& common, const std::vector<std::string>& files) {
   PosixFileSystem fs;
   Json j;
-  if (common.json) j.begin_object().field("ok", true).field("command", "hash").key("files").begin_array();
+  if (common.json)
+    j.begin_object().field("ok", true).field("command", "hash").key("files").begin_array();
   for (const auto& file : files) {
     const Hash128 h = hash_file(fs, real_file(file));
-    if (common.json) j.begin_object().field("file", file).field("xxh3", h.hex()).end_object();
-    else std::printf("%s  %s\n", h.hex().c_str(), file.c_str());  // the layout of `xxhsum -H2`
+    if (common.json)
+      j.begin_object().field("file", file).field("xxh3", h.hex()).end_object();
+    else
+      std::printf("%s  %s\n", h.hex().c_str(), file.c_str());  // the layout of `xxhsum -H2`
   }
   if (common.json) {
     j.end_array().end_object();
@@ -75,9 +78,12 @@ int run_info(const CommonOptions& common, const std::string& patch_path) {
   std::printf("%-14s %" PRIu64 " bytes\n", "patch size:", info.patch_size);
   if (info.source_size) std::printf("%-14s %" PRIu64 " bytes\n", "source size:", *info.source_size);
   if (info.target_size) std::printf("%-14s %" PRIu64 " bytes\n", "target size:", *info.target_size);
-  if (info.source_crc32) std::printf("%-14s %s\n", "source crc32:", crc_hex(*info.source_crc32).c_str());
-  if (info.target_crc32) std::printf("%-14s %s\n", "target crc32:", crc_hex(*info.target_crc32).c_str());
-  if (info.patch_crc32) std::printf("%-14s %s\n", "patch crc32:", crc_hex(*info.patch_crc32).c_str());
+  if (info.source_crc32)
+    std::printf("%-14s %s\n", "source crc32:", crc_hex(*info.source_crc32).c_str());
+  if (info.target_crc32)
+    std::printf("%-14s %s\n", "target crc32:", crc_hex(*info.target_crc32).c_str());
+  if (info.patch_crc32)
+    std::printf("%-14s %s\n", "patch crc32:", crc_hex(*info.patch_crc32).c_str());
   if (!info.metadata.empty()) std::printf("%-14s %s\n", "metadata:", info.metadata.c_str());
   for (const auto& [k, v] : info.details) std::printf("%-14s %s\n", (k + ":").c_str(), v.c_str());
   return kExitOk;

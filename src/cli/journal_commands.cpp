@@ -20,7 +20,8 @@ void write_transactions(Json& j, const std::vector<PendingTransaction>& list) {
   for (const auto& t : list) {
     j.begin_object()
         .field("txid", t.txid)
-        .field("state", t.state == PendingTransaction::State::committed ? "committed" : "uncommitted")
+        .field("state",
+               t.state == PendingTransaction::State::committed ? "committed" : "uncommitted")
         .field("plan", t.plan);
     j.key("targets").begin_array();
     for (const auto& p : t.targets) j.value(p);

@@ -42,7 +42,8 @@ void ProgressBar::update(const Progress& p) {
   const double seconds = std::chrono::duration<double>(now - start_).count();
   const double rate = seconds > 0 ? static_cast<double>(p.bytes_done) / seconds : 0;
   const double fraction =
-      p.bytes_total > 0 ? std::min(1.0, static_cast<double>(p.bytes_done) / static_cast<double>(p.bytes_total))
+      p.bytes_total > 0
+          ? std::min(1.0, static_cast<double>(p.bytes_done) / static_cast<double>(p.bytes_total))
       : p.files_total > 0 ? static_cast<double>(p.files_done) / static_cast<double>(p.files_total)
                           : 0;
   constexpr int kWidth = 30;
@@ -52,13 +53,15 @@ void ProgressBar::update(const Progress& p) {
   std::string eta = "--";
   if (fraction > 0.01 && fraction < 1) {
     const int left = static_cast<int>(seconds / fraction - seconds);
-    eta = std::to_string(left / 60) + "m" + (left % 60 < 10 ? "0" : "") + std::to_string(left % 60) + "s";
+    eta = std::to_string(left / 60) + "m" + (left % 60 < 10 ? "0" : "") +
+          std::to_string(left % 60) + "s";
   }
   std::fprintf(stderr, "\r\033[K[%s] %3.0f%%  %s / %s  %llu/%llu files  %s/s  ETA %s", bar.c_str(),
                fraction * 100, human_bytes(static_cast<double>(p.bytes_done)).c_str(),
                human_bytes(static_cast<double>(p.bytes_total)).c_str(),
-               static_cast<unsigned long long>(p.files_done), static_cast<unsigned long long>(p.files_total),
-               human_bytes(rate).c_str(), eta.c_str());
+               static_cast<unsigned long long>(p.files_done),
+               static_cast<unsigned long long>(p.files_total), human_bytes(rate).c_str(),
+               eta.c_str());
   std::fflush(stderr);
 }
 

@@ -15,22 +15,38 @@ std::string full_message(const std::string& path, const std::string& message) {
 
 const char* errc_name(Errc code) {
   switch (code) {
-    case Errc::io: return "io";
-    case Errc::not_found: return "not_found";
-    case Errc::invalid_path: return "invalid_path";
-    case Errc::not_regular: return "not_regular";
-    case Errc::hard_linked: return "hard_linked";
-    case Errc::script_syntax: return "script_syntax";
-    case Errc::bad_patch: return "bad_patch";
-    case Errc::unsupported: return "unsupported";
-    case Errc::wrong_source: return "wrong_source";
-    case Errc::already_applied: return "already_applied";
-    case Errc::checksum: return "checksum";
-    case Errc::concurrent_change: return "concurrent_change";
-    case Errc::locked: return "locked";
-    case Errc::journal: return "journal";
-    case Errc::too_large: return "too_large";
-    case Errc::usage: return "usage";
+    case Errc::io:
+      return "io";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::invalid_path:
+      return "invalid_path";
+    case Errc::not_regular:
+      return "not_regular";
+    case Errc::hard_linked:
+      return "hard_linked";
+    case Errc::script_syntax:
+      return "script_syntax";
+    case Errc::bad_patch:
+      return "bad_patch";
+    case Errc::unsupported:
+      return "unsupported";
+    case Errc::wrong_source:
+      return "wrong_source";
+    case Errc::already_applied:
+      return "already_applied";
+    case Errc::checksum:
+      return "checksum";
+    case Errc::concurrent_change:
+      return "concurrent_change";
+    case Errc::locked:
+      return "locked";
+    case Errc::journal:
+      return "journal";
+    case Errc::too_large:
+      return "too_large";
+    case Errc::usage:
+      return "usage";
   }
   return "unknown";
 }

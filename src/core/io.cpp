@@ -36,7 +36,8 @@ void check_range(const Source& src, uint64_t offset, uint64_t length) {
 
 FileSource::FileSource(File& file) : file_(file), size_(0) {
   const FileStat st = file.stat();
-  if (st.type != FileType::regular) throw Error(Errc::not_regular, file.path(), "is not a regular file");
+  if (st.type != FileType::regular)
+    throw Error(Errc::not_regular, file.path(), "is not a regular file");
   size_ = st.id.size;
 }
 
@@ -44,9 +45,9 @@ void FileSource::read(uint64_t offset, std::span<std::byte> out) const {
   check_range(*this, offset, out.size());
   const size_t n = file_.read_at(offset, out);
   if (n != out.size())
-    throw Error(Errc::concurrent_change, file_.path(),
-                "file shrank while being read (short read at offset " + std::to_string(offset + n) +
-                    ")");
+    throw Error(
+        Errc::concurrent_change, file_.path(),
+        "file shrank while being read (short read at offset " + std::to_string(offset + n) + ")");
 }
 
 const std::string& FileSource::name() const { return file_.path(); }

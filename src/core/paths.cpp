@@ -65,7 +65,8 @@ std::string absolute(std::string_view path, std::string_view base) {
 std::string shadow_path(std::string_view target, std::string_view txid) {
   std::string name = basename(target);
   const std::string suffix = ".bpatch-" + std::string(txid);
-  if (1 + name.size() + suffix.size() > kNameMax) name = name.substr(0, kNameMax - 2 - suffix.size()) + "~";
+  if (1 + name.size() + suffix.size() > kNameMax)
+    name = name.substr(0, kNameMax - 2 - suffix.size()) + "~";
   return join(dirname(target), "." + name + suffix);
 }
 
@@ -93,7 +94,8 @@ ResolvedPath resolve_in_root(FileSystem& fs, const std::string& root, std::strin
     pending.pop_front();
     if (part == ".") continue;
     if (part == "..") {
-      if (resolved.empty()) throw Error(Errc::invalid_path, shown, "path leads outside the root " + root);
+      if (resolved.empty())
+        throw Error(Errc::invalid_path, shown, "path leads outside the root " + root);
       resolved.pop_back();
       continue;
     }
@@ -119,7 +121,8 @@ ResolvedPath resolve_in_root(FileSystem& fs, const std::string& root, std::strin
       return out;
     }
     if (st->type == FileType::symlink) {
-      if (++links > kMaxSymlinks) throw Error(Errc::invalid_path, shown, "too many levels of symbolic links");
+      if (++links > kMaxSymlinks)
+        throw Error(Errc::invalid_path, shown, "too many levels of symbolic links");
       const std::string target = fs.read_link(here);
       std::vector<std::string> parts;
       if (target.starts_with('/')) {

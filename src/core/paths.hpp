@@ -24,8 +24,8 @@ std::string shadow_path(std::string_view target, std::string_view txid);
 bool is_shadow_of(std::string_view path, std::string_view txid);
 
 struct ResolvedPath {
-  std::string path;                   // absolute, every component a real directory or the file
-  std::optional<FileStat> stat;       // lstat of the final file; nullopt when it does not exist
+  std::string path;                       // absolute, every component a real directory or the file
+  std::optional<FileStat> stat;           // lstat of the final file; nullopt when it does not exist
   std::vector<std::string> missing_dirs;  // directories to create first, parents first
 };
 

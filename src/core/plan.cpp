@@ -9,7 +9,9 @@
 namespace bpatch {
 namespace {
 
-std::string where(const Change& change) { return change.origin.empty() ? "" : change.origin + ": "; }
+std::string where(const Change& change) {
+  return change.origin.empty() ? "" : change.origin + ": ";
+}
 
 // Re-throws an error with the change's origin ("script.bpatch:12: ") in front.
 [[noreturn]] void rethrow_with_origin(const Change& change, const Error& e) {
@@ -25,20 +27,22 @@ void check_expectation(FileSystem& fs, const Change& change, const std::string& 
   planned.pre_hash = hash_file(fs, path);
   if (*planned.pre_hash != *change.expect)
     throw Error(Errc::wrong_source, path,
-                "expected content xxh3:" + change.expect->hex() + " but the file hashes to xxh3:" +
-                    planned.pre_hash->hex());
+                "expected content xxh3:" + change.expect->hex() +
+                    " but the file hashes to xxh3:" + planned.pre_hash->hex());
 }
 
-void check_replaceable(const TransactionOptions& options, const std::string& path, const FileStat& st) {
-  if (st.type != FileType::regular)
-    throw Error(Errc::not_regular, path, "is not a regular file");
+void check_replaceable(const TransactionOptions& options, const std::string& path,
+                       const FileStat& st) {
+  if (st.type != FileType::regular) throw Error(Errc::not_regular, path, "is not a regular file");
   if (st.nlink > 1 && !options.allow_hardlinks)
-    throw Error(Errc::hard_linked, path,
-                "has " + std::to_string(st.nlink) +
-                    " hard links; replacing it would split them (use --allow-hardlinks to do it anyway)");
+    throw Error(
+        Errc::hard_linked, path,
+        "has " + std::to_string(st.nlink) +
+            " hard links; replacing it would split them (use --allow-hardlinks to do it anyway)");
 }
 
-void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& change, PlannedChange& p) {
+void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& change,
+              PlannedChange& p) {
   using Kind = Change::Kind;
   // A put may create its target, and so may `apply -o` (a delta or edit read
   // from another file).
@@ -121,7 +125,8 @@ std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions
       rethrow_with_origin(change, e);
     }
     if (!targets.insert(plan[i].target).second)
-      throw Error(Errc::usage, plan[i].target, where(change) + "this file is changed twice in one transaction");
+      throw Error(Errc::usage, plan[i].target,
+                  where(change) + "this file is changed twice in one transaction");
   }
   // A target must not also be a directory another change creates, nor the
   // source of another change (its shadow would be read after the rename).
@@ -137,7 +142,8 @@ std::shared_ptr<const Source> open_validated_source(FileSystem& fs, const Planne
   auto source = open_source(fs, planned.source);
   const FileStat now = source->file()->stat();
   if (planned.source_stat && now.id != planned.source_stat->id)
-    throw Error(Errc::concurrent_change, planned.source, "the file changed while bpatch was working on it");
+    throw Error(Errc::concurrent_change, planned.source,
+                "the file changed while bpatch was working on it");
   return source;
 }
 

@@ -20,11 +20,11 @@ struct PlannedChange {
   std::vector<std::string> missing_dirs;  // to create for a new target, parents first
   std::string source;                     // where the old content is read (edit, delta)
   std::optional<FileStat> source_stat;
-  std::optional<EditList> edits;          // edit
-  std::optional<Hash128> pre_hash;        // computed when an expectation asked for it
+  std::optional<EditList> edits;    // edit
+  std::optional<Hash128> pre_hash;  // computed when an expectation asked for it
   uint32_t mode = 0644;
-  uint64_t expected_size = 0;             // for progress; 0 when unknown
-  bool unchanged = false;                 // nothing to do (patch already applied)
+  uint64_t expected_size = 0;  // for progress; 0 when unknown
+  bool unchanged = false;      // nothing to do (patch already applied)
   std::string note;
 
   // Filled in while staging.

@@ -8,7 +8,7 @@
 namespace bpatch {
 namespace {
 
-constexpr size_t kBufferSize = 1 << 20;      // one write per MiB
+constexpr size_t kBufferSize = 1 << 20;        // one write per MiB
 constexpr uint64_t kWritebackChunk = 8 << 20;  // start writeback every 8 MiB
 constexpr uint64_t kKernelCopyMin = 1 << 20;   // smaller ranges are cheaper through the buffer
 constexpr uint64_t kBlock = 4096;              // FICLONERANGE wants block-aligned offsets
@@ -111,7 +111,8 @@ void HashingSink::write(std::span<const std::byte> data) {
   hasher_.update(data);
   size_ += data.size();
   if (retained_.size() < kRetained) {
-    const size_t keep = static_cast<size_t>(std::min<uint64_t>(data.size(), kRetained - retained_.size()));
+    const size_t keep =
+        static_cast<size_t>(std::min<uint64_t>(data.size(), kRetained - retained_.size()));
     retained_.insert(retained_.end(), data.begin(), data.begin() + static_cast<ptrdiff_t>(keep));
   }
 }

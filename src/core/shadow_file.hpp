@@ -46,8 +46,8 @@ class ShadowFile final : public Sink {
   File& file_;
   std::function<void(uint64_t)> on_progress_;
   std::vector<std::byte> buffer_;
-  uint64_t flushed_ = 0;         // bytes already in the file
-  uint64_t written_back_ = 0;    // bytes handed to start_writeback
+  uint64_t flushed_ = 0;       // bytes already in the file
+  uint64_t written_back_ = 0;  // bytes handed to start_writeback
   Hasher hasher_;
   bool hash_complete_ = true;  // false once bytes bypassed the hasher
 };

@@ -34,15 +34,20 @@ FileResult result_of(const PlannedChange& p) {
   r.post_hash = p.post_hash;
   r.size = p.size;
   r.note = p.note;
-  if (p.unchanged) r.action = FileResult::Action::unchanged;
-  else if (p.change->kind == Change::Kind::remove) r.action = FileResult::Action::removed;
-  else if (!p.target_stat) r.action = FileResult::Action::created;
-  else r.action = FileResult::Action::replaced;
+  if (p.unchanged)
+    r.action = FileResult::Action::unchanged;
+  else if (p.change->kind == Change::Kind::remove)
+    r.action = FileResult::Action::removed;
+  else if (!p.target_stat)
+    r.action = FileResult::Action::created;
+  else
+    r.action = FileResult::Action::replaced;
   return r;
 }
 
 // Builds the shadow's content in `file` and makes it durable.
-void stage_one(Durability& sync, PlannedChange& p, File& file, const std::function<void(uint64_t)>& progress) {
+void stage_one(Durability& sync, PlannedChange& p, File& file,
+               const std::function<void(uint64_t)>& progress) {
   FileSystem& fs = sync.fs();
   file.set_mode(p.mode);
   if (p.target_stat) file.set_owner(p.target_stat->uid, p.target_stat->gid);  // best effort
@@ -66,8 +71,12 @@ class ProgressTracker {
     total_.files_total = work.size();
     for (const auto* p : work) total_.bytes_total += p->expected_size;
   }
-  void add_bytes(uint64_t delta) { report([&] { total_.bytes_done += delta; }); }
-  void file_done() { report([&] { ++total_.files_done; }); }
+  void add_bytes(uint64_t delta) {
+    report([&] { total_.bytes_done += delta; });
+  }
+  void file_done() {
+    report([&] { ++total_.files_done; });
+  }
 
  private:
   template <typename F>
@@ -90,7 +99,8 @@ unsigned worker_count(const TransactionOptions& options, size_t jobs) {
 
 // Stages every shadow, on a small pool of threads. The first error stops the
 // others and is rethrown.
-void stage_all(Durability& sync, const TransactionOptions& options, const std::vector<PlannedChange*>& work) {
+void stage_all(Durability& sync, const TransactionOptions& options,
+               const std::vector<PlannedChange*>& work) {
   std::vector<PlannedChange*> jobs;
   for (auto* p : work)
     if (p->change->kind != Change::Kind::remove) jobs.push_back(p);
@@ -139,7 +149,8 @@ void dry_run(FileSystem& fs, std::vector<PlannedChange>& plan) {
 
 }  // namespace
 
-Transaction::Transaction(FileSystem& fs, TransactionOptions options) : fs_(fs), options_(std::move(options)) {}
+Transaction::Transaction(FileSystem& fs, TransactionOptions options)
+    : fs_(fs), options_(std::move(options)) {}
 Transaction::~Transaction() = default;
 
 void Transaction::add(Change change) { changes_.push_back(std::move(change)); }
@@ -191,7 +202,8 @@ CommitResult Transaction::commit() {
   // The intent's data, then its name, must be durable before the first
   // shadow exists: a crash while staging must leave a record that lets
   // recovery find and delete the orphan shadows.
-  journal::write_synced_file(sync, journal.intent_path(txid), journal::encode_intent(intent), "intent.file");
+  journal::write_synced_file(sync, journal.intent_path(txid), journal::encode_intent(intent),
+                             "intent.file");
   sync.sync_dir(journal.dir(), "intent.dir");
 
   journal::ManifestRecord manifest{txid, {}};
@@ -214,11 +226,14 @@ CommitResult Transaction::commit() {
     for (auto* p : work) {
       const auto now = fs_.lstat(p->target);
       const bool same = p->target_stat ? (now && now->id == p->target_stat->id) : !now;
-      if (!same) throw Error(Errc::concurrent_change, p->target, "the file changed while bpatch was working on it");
+      if (!same)
+        throw Error(Errc::concurrent_change, p->target,
+                    "the file changed while bpatch was working on it");
       if (p->source != p->target && p->source_stat) {
         const auto src = fs_.lstat(p->source);
         if (!src || src->id != p->source_stat->id)
-          throw Error(Errc::concurrent_change, p->source, "the file changed while bpatch was working on it");
+          throw Error(Errc::concurrent_change, p->source,
+                      "the file changed while bpatch was working on it");
       }
     }
 
@@ -242,17 +257,19 @@ CommitResult Transaction::commit() {
       }
       manifest.entries.push_back(std::move(e));
     }
-    journal::write_synced_file(sync, journal.manifest_tmp_path(txid), journal::encode_manifest(manifest),
-                               "manifest.file");
+    journal::write_synced_file(sync, journal.manifest_tmp_path(txid),
+                               journal::encode_manifest(manifest), "manifest.file");
   } catch (const Error& e) {
     // Before the commit point: undo. The intent on disk lists everything we
     // may have created; roll_back deletes exactly that.
     try {
       journal::roll_back(sync, journal, txid, nullptr);
     } catch (const Error&) {
-      throw Error(e.code(), e.path(),
-                  e.message() + " (nothing was changed; run `bpatch recover` to delete the leftover shadow files)",
-                  e.sys_errno());
+      throw Error(
+          e.code(), e.path(),
+          e.message() +
+              " (nothing was changed; run `bpatch recover` to delete the leftover shadow files)",
+          e.sys_errno());
     }
     throw;
   }

@@ -19,10 +19,14 @@ namespace {
 
 FileStat to_file_stat(const struct stat& st) {
   FileStat out;
-  if (S_ISREG(st.st_mode)) out.type = FileType::regular;
-  else if (S_ISDIR(st.st_mode)) out.type = FileType::directory;
-  else if (S_ISLNK(st.st_mode)) out.type = FileType::symlink;
-  else out.type = FileType::other;
+  if (S_ISREG(st.st_mode))
+    out.type = FileType::regular;
+  else if (S_ISDIR(st.st_mode))
+    out.type = FileType::directory;
+  else if (S_ISLNK(st.st_mode))
+    out.type = FileType::symlink;
+  else
+    out.type = FileType::other;
   out.mode = st.st_mode & 07777;
   out.uid = st.st_uid;
   out.gid = st.st_gid;
@@ -59,7 +63,8 @@ class PosixFile final : public File {
     size_t done = 0;
     while (done < out.size()) {
       const size_t want = std::min<size_t>(out.size() - done, SSIZE_MAX);
-      const ssize_t n = ::pread(fd_.get(), out.data() + done, want, static_cast<off_t>(offset + done));
+      const ssize_t n =
+          ::pread(fd_.get(), out.data() + done, want, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         throw_sys_error(path_, "read", errno);
@@ -74,7 +79,8 @@ class PosixFile final : public File {
     size_t done = 0;
     while (done < data.size()) {
       const size_t want = std::min<size_t>(data.size() - done, SSIZE_MAX);
-      const ssize_t n = ::pwrite(fd_.get(), data.data() + done, want, static_cast<off_t>(offset + done));
+      const ssize_t n =
+          ::pwrite(fd_.get(), data.data() + done, want, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         throw_sys_error(path_, "write", errno);
@@ -139,7 +145,8 @@ class PosixFile final : public File {
         }
         throw_sys_error(path_, "copy_file_range", errno);
       }
-      if (n == 0) throw Error(Errc::concurrent_change, src.path(), "file shrank while being copied");
+      if (n == 0)
+        throw Error(Errc::concurrent_change, src.path(), "file shrank while being copied");
       length -= static_cast<uint64_t>(n);
     }
     return true;
@@ -174,9 +181,15 @@ std::unique_ptr<File> PosixFileSystem::open(const std::string& path, OpenMode mo
   int flags = O_CLOEXEC | O_NOFOLLOW;
   switch (mode) {
     // O_NONBLOCK: opening a FIFO must not hang; regular files ignore it.
-    case OpenMode::read: flags |= O_RDONLY | O_NONBLOCK; break;
-    case OpenMode::create_exclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
-    case OpenMode::read_write: flags |= O_RDWR; break;
+    case OpenMode::read:
+      flags |= O_RDONLY | O_NONBLOCK;
+      break;
+    case OpenMode::create_exclusive:
+      flags |= O_RDWR | O_CREAT | O_EXCL;
+      break;
+    case OpenMode::read_write:
+      flags |= O_RDWR;
+      break;
   }
   int fd;
   do {

@@ -42,16 +42,20 @@ Journal Journal::open(Durability& sync, const std::string& dir, double wait_seco
     st = fs.lstat(dir);
   }
   if (!st || st->type == FileType::symlink)
-    throw Error(Errc::invalid_path, dir, "the journal must be a real directory, not a symbolic link");
-  if (st->type != FileType::directory) throw Error(Errc::invalid_path, dir, "the journal is not a directory");
+    throw Error(Errc::invalid_path, dir,
+                "the journal must be a real directory, not a symbolic link");
+  if (st->type != FileType::directory)
+    throw Error(Errc::invalid_path, dir, "the journal is not a directory");
 
   const std::string lock_path = paths::join(dir, "LOCK");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
   for (;;) {
     if (auto lock = fs.try_lock(lock_path)) return Journal(dir, std::move(lock));
     if (wait_seconds >= 0 && std::chrono::steady_clock::now() >= deadline)
       throw Error(Errc::locked, dir,
-                  "the journal is locked by another bpatch (use --wait to wait for it)", EWOULDBLOCK);
+                  "the journal is locked by another bpatch (use --wait to wait for it)",
+                  EWOULDBLOCK);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -64,11 +68,15 @@ std::optional<Journal> Journal::open_read_only(FileSystem& fs, const std::string
   return Journal(dir, nullptr);
 }
 
-std::string Journal::intent_path(const std::string& txid) const { return paths::join(dir_, "intent-" + txid); }
+std::string Journal::intent_path(const std::string& txid) const {
+  return paths::join(dir_, "intent-" + txid);
+}
 std::string Journal::manifest_path(const std::string& txid) const {
   return paths::join(dir_, "manifest-" + txid);
 }
-std::string Journal::manifest_tmp_path(const std::string& txid) const { return manifest_path(txid) + ".tmp"; }
+std::string Journal::manifest_tmp_path(const std::string& txid) const {
+  return manifest_path(txid) + ".tmp";
+}
 
 std::map<std::string, RecordSet> Journal::records(FileSystem& fs) const {
   std::map<std::string, RecordSet> out;
@@ -86,7 +94,8 @@ std::map<std::string, RecordSet> Journal::records(FileSystem& fs) const {
 
 std::string Journal::new_txid(FileSystem& fs) const {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  uint64_t ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  uint64_t ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
   // Keep txids increasing even if the clock stepped back.
   const auto existing = records(fs);
   char buf[48];

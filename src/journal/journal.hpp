@@ -51,7 +51,8 @@ class Journal {
   std::string new_txid(FileSystem& fs) const;
 
  private:
-  Journal(std::string dir, std::unique_ptr<FileLock> lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
+  Journal(std::string dir, std::unique_ptr<FileLock> lock)
+      : dir_(std::move(dir)), lock_(std::move(lock)) {}
   std::string dir_;
   std::unique_ptr<FileLock> lock_;
 };

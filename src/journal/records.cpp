@@ -63,7 +63,8 @@ class RecordReader {
         hash_bytes(std::as_bytes(std::span(body.data(), body.size()))).hex())
       fail("checksum mismatch (torn or damaged record)");
     body_ = body;
-    if (next_line() != header) fail("unknown record header or version (expected `" + std::string(header) + "`)");
+    if (next_line() != header)
+      fail("unknown record header or version (expected `" + std::string(header) + "`)");
     const auto txid_line = next_line();
     if (!txid_line.starts_with("txid ") || txid_line.size() <= 5) fail("missing txid line");
     txid_ = std::string(txid_line.substr(5));
@@ -116,7 +117,8 @@ class RecordReader {
     field.remove_prefix(key.size() + 1);
     uint64_t value = 0;
     const auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), value, base);
-    if (ec != std::errc() || ptr != field.data() + field.size()) fail_line("bad number in " + std::string(key));
+    if (ec != std::errc() || ptr != field.data() + field.size())
+      fail_line("bad number in " + std::string(key));
     return value;
   }
 
@@ -174,9 +176,12 @@ IntentRecord decode_intent(std::string_view bytes, const std::string& name) {
   IntentRecord record{reader.txid(), {}, {}};
   while (!reader.done()) {
     const auto f = RecordReader::fields(reader.next_line());
-    if (f.size() == 2 && f[0] == "mkdir") record.dirs.push_back(reader.path(f[1]));
-    else if (f.size() == 2 && f[0] == "shadow") record.shadows.push_back(reader.path(f[1]));
-    else reader.fail_line("unknown intent line");
+    if (f.size() == 2 && f[0] == "mkdir")
+      record.dirs.push_back(reader.path(f[1]));
+    else if (f.size() == 2 && f[0] == "shadow")
+      record.shadows.push_back(reader.path(f[1]));
+    else
+      reader.fail_line("unknown intent line");
   }
   return record;
 }

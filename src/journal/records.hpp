@@ -41,10 +41,10 @@ struct ManifestEntry {
   Op op = Op::replace;
   std::string shadow;  // replace only
   std::string target;
-  uint64_t ino = 0;    // replace: the shadow's inode (the target's after the rename);
-                       // remove: the target's inode
-  uint64_t size = 0;   // the size that inode has
-  uint32_t mode = 0;   // replace only
+  uint64_t ino = 0;   // replace: the shadow's inode (the target's after the rename);
+                      // remove: the target's inode
+  uint64_t size = 0;  // the size that inode has
+  uint32_t mode = 0;  // replace only
   std::optional<Hash128> pre_hash;
   std::optional<Hash128> post_hash;
   bool operator==(const ManifestEntry&) const = default;

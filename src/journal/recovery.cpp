@@ -8,13 +8,14 @@
 
 #include "bpatch/error.hpp"
 #include "core/paths.hpp"
-#include "journal/recovery_impl.hpp"
 #include "journal/records.hpp"
+#include "journal/recovery_impl.hpp"
 
 namespace bpatch::journal {
 namespace {
 
-std::optional<ManifestRecord> load_manifest(FileSystem& fs, const Journal& journal, const std::string& txid) {
+std::optional<ManifestRecord> load_manifest(FileSystem& fs, const Journal& journal,
+                                            const std::string& txid) {
   const std::string path = journal.manifest_path(txid);
   try {
     auto record = decode_manifest(read_small_file(fs, path), path);
@@ -26,7 +27,8 @@ std::optional<ManifestRecord> load_manifest(FileSystem& fs, const Journal& journ
   }
 }
 
-std::optional<IntentRecord> load_intent(FileSystem& fs, const Journal& journal, const std::string& txid) {
+std::optional<IntentRecord> load_intent(FileSystem& fs, const Journal& journal,
+                                        const std::string& txid) {
   const std::string path = journal.intent_path(txid);
   if (!fs.lstat(path)) return std::nullopt;
   try {
@@ -59,10 +61,12 @@ void delete_records(Durability& sync, const Journal& journal, const std::string&
   sync.sync_dir(journal.dir(), "recover.records");
 }
 
-[[noreturn]] void inconsistent(const std::string& target, const std::string& txid, const std::string& what) {
-  throw Error(Errc::journal, target,
-              "committed transaction " + txid + " cannot be finished: " + what +
-                  "; nothing more was changed — inspect the file, then remove the journal records by hand");
+[[noreturn]] void inconsistent(const std::string& target, const std::string& txid,
+                               const std::string& what) {
+  throw Error(
+      Errc::journal, target,
+      "committed transaction " + txid + " cannot be finished: " + what +
+          "; nothing more was changed — inspect the file, then remove the journal records by hand");
 }
 
 }  // namespace
@@ -81,7 +85,8 @@ void replay(Durability& sync, const Journal& journal, const ManifestRecord& mani
         inconsistent(e.shadow, manifest.txid, "the shadow file is not the one staged");
       if (!shadow && !(target && target->type == FileType::regular && target->id.ino == e.ino &&
                        target->id.size == e.size))
-        inconsistent(e.target, manifest.txid, "its shadow is gone and the file is not the new content");
+        inconsistent(e.target, manifest.txid,
+                     "its shadow is gone and the file is not the new content");
     } else if (target && !(target->id.ino == e.ino && target->id.size == e.size)) {
       inconsistent(e.target, manifest.txid, "the file to remove was replaced by another");
     }
@@ -187,7 +192,8 @@ std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal
         if (pending) ++to_rename;
       }
       pending.plan = "committed: recover will finish it (" + std::to_string(to_rename) + " of " +
-                     std::to_string(manifest->entries.size()) + " file(s) still to rename or remove)";
+                     std::to_string(manifest->entries.size()) +
+                     " file(s) still to rename or remove)";
     } else {
       size_t present = 0;
       if (intent)
