@@ -10,8 +10,9 @@
 namespace bpatch::formats {
 namespace {
 
-constexpr size_t kOutBuffer = 512 * 1024;  // bytes handed to the sink at once
-constexpr size_t kOldWindow = 256 * 1024;  // bytes of the old file read at once
+constexpr size_t kOutBuffer = 256 * 1024;  // bytes handed to the sink at once
+constexpr size_t kOldWindow = 128 * 1024;  // most bytes of the old file read at once
+constexpr size_t kMinOldRead = 4096;       // least bytes read on a miss
 
 // dst[i] = a[i] + b[i] mod 256, eight bytes at a time without carries
 // crossing byte lanes: add the low 7 bits of each lane, then xor in the
@@ -123,11 +124,20 @@ void TripleApplier::flush() {
   out_len_ = 0;
 }
 
-std::span<const std::byte> TripleApplier::old_view(uint64_t pos, size_t max) {
+// A miss reads what the current add still needs plus some lookahead. The
+// lookahead doubles while misses stay near the last read (the usual forward
+// walk through the old file) and drops to a page when they jump (a patch of
+// many tiny adds all over the old file, where a large read would be waste).
+std::span<const std::byte> TripleApplier::old_view(uint64_t pos, size_t max, uint64_t needed) {
   if (pos < old_buf_start_ || pos >= old_buf_start_ + old_buf_len_) {
     if (old_buf_.empty())
       old_buf_.resize(static_cast<size_t>(std::min<uint64_t>(old_.size(), kOldWindow)));
-    old_buf_len_ = static_cast<size_t>(std::min<uint64_t>(old_buf_.size(), old_.size() - pos));
+    const bool near =
+        pos + kOldWindow >= old_buf_start_ && pos <= old_buf_start_ + old_buf_len_ + kOldWindow;
+    lookahead_ = near ? std::min(lookahead_ * 2, kOldWindow) : kMinOldRead;
+    const uint64_t want = std::max<uint64_t>(needed, lookahead_);
+    old_buf_len_ =
+        static_cast<size_t>(std::min<uint64_t>({want, old_buf_.size(), old_.size() - pos}));
     old_buf_start_ = pos;
     old_.read(pos, std::span(old_buf_.data(), old_buf_len_));
   }
@@ -144,8 +154,8 @@ void TripleApplier::add_from_diff(uint64_t length, uint64_t index, DecodedStream
     if (d.empty()) stream_ended(diff, index, left);
     size_t done = 0;
     while (done < d.size()) {
-      const auto o =
-          old_view(static_cast<uint64_t>(old_pos_) + (length - left) + done, d.size() - done);
+      const auto o = old_view(static_cast<uint64_t>(old_pos_) + (length - left) + done,
+                              d.size() - done, left - done);
       add_bytes(out_buf_.data() + out_len_, d.data() + done, o.data(), o.size());
       out_len_ += o.size();
       done += o.size();

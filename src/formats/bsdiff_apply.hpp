@@ -74,7 +74,9 @@ class TripleApplier {
   void flush();
 
  private:
-  std::span<const std::byte> old_view(uint64_t pos, size_t max);
+  // Old bytes from pos (inside the old file), at most max; `needed` is how
+  // many this add still reads from pos on.
+  std::span<const std::byte> old_view(uint64_t pos, size_t max, uint64_t needed);
   void add_from_diff(uint64_t length, uint64_t index, DecodedStream& diff);
   void copy_from_extra(uint64_t length, uint64_t index, DecodedStream& extra);
   [[noreturn]] void stream_ended(const DecodedStream& stream, uint64_t index,
@@ -91,6 +93,7 @@ class TripleApplier {
   std::vector<std::byte> old_buf_;
   uint64_t old_buf_start_ = 0;
   size_t old_buf_len_ = 0;
+  size_t lookahead_ = 0;  // bytes read beyond the current add's needs on a miss
 };
 
 // Tuning for tests and fuzzers: streams whose compressed size is at least

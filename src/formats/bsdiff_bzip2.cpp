@@ -12,7 +12,7 @@ namespace bpatch::formats {
 namespace bio = boost::iostreams;
 
 namespace {
-constexpr size_t kInputBuffer = 128 * 1024;
+constexpr size_t kInputBuffer = 64 * 1024;
 }  // namespace
 
 // libbz2's decompressor as Boost.Iostreams wraps it. bzip2_base keeps the

@@ -16,8 +16,8 @@
 namespace bpatch::formats {
 namespace {
 
-constexpr size_t kChunkSize = 128 * 1024;
-constexpr size_t kChunks = 4;
+constexpr size_t kChunkSize = 64 * 1024;
+constexpr size_t kChunks = 3;
 
 // Fills `buf` from `bz`; returns the count, short only at the stream's end.
 size_t fill(Bzip2Stream& bz, std::span<std::byte> buf) {
