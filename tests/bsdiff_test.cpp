@@ -610,3 +610,36 @@ TEST_CASE("a flipped bit bspatch turns into a wrong file is an error here", "[bs
   }
   if (found == 0) WARN("bspatch caught every flip tried here");
 }
+
+TEST_CASE("random triples hopping over a large old file match a naive applier", "[bsdiff]") {
+  std::mt19937_64 rng(99);
+  const std::string old_data = bpatch::testing::random_bytes(rng, 3 << 20);
+  RawPatch p;
+  std::string expected;
+  int64_t old_pos = 0;
+  for (int i = 0; i < 3000; ++i) {
+    // Mostly tiny adds after far seeks, sometimes a long forward walk.
+    const auto size = static_cast<int64_t>(old_data.size());
+    const int64_t add = std::min<int64_t>(
+        size - old_pos, i % 50 == 0 ? static_cast<int64_t>(rng() % 300000) : rng() % 40);
+    const int64_t copy = rng() % 20;
+    for (int64_t k = 0; k < add; ++k) {
+      const char delta = static_cast<char>(rng() % 3 == 0 ? rng() : 0);
+      p.diff.push_back(delta);
+      expected.push_back(static_cast<char>(old_data[old_pos + k] + delta));
+    }
+    const std::string extra = bpatch::testing::random_bytes(rng, copy);
+    p.extra += extra;
+    expected += extra;
+    int64_t target = static_cast<int64_t>(rng() % old_data.size());
+    if (i % 7 == 0) target = std::min<int64_t>(size, old_pos + add + rng() % 5000);  // walk on
+    const int64_t seek = target - (old_pos + add);
+    p.triples.push_back({add, copy, seek});
+    old_pos += add + seek;
+  }
+  p.new_size = static_cast<int64_t>(expected.size());
+  for (const std::string& patch : {encode40(p), encode43(p)}) {
+    INFO("format " << patch.substr(0, 8));
+    for (Mode mode : kModes) CHECK(patched(patch, old_data, mode) == expected);
+  }
+}
