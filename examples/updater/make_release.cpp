@@ -19,8 +19,6 @@
 // patch tool. Everything is deterministic. --damaged flips one bit of the
 // patch's new data, as a bad download would.
 #include <bpatch/hash.hpp>
-
-#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -47,7 +45,8 @@ Bytes pseudo_random(size_t size, uint32_t seed) {
 void write_file(const fs::path& path, const Bytes& bytes) {
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
@@ -80,12 +79,13 @@ void put_u32le(Bytes& out, uint32_t value) {
 }
 
 // A BPS patch turning `source` into source[0, at) + insert + source[at + erase, end).
-Bytes make_bps(const Bytes& source, const Bytes& target, size_t at, const Bytes& insert, size_t erase) {
+Bytes make_bps(const Bytes& source, const Bytes& target, size_t at, const Bytes& insert,
+               size_t erase) {
   enum { kSourceRead = 0, kTargetRead = 1, kSourceCopy = 2 };
   Bytes patch = {'B', 'P', 'S', '1'};
   put_varint(patch, source.size());
   put_varint(patch, target.size());
-  put_varint(patch, 0);  // no metadata
+  put_varint(patch, 0);                              // no metadata
   put_varint(patch, ((at - 1) << 2) | kSourceRead);  // target[0, at) = source[0, at)
   put_varint(patch, ((insert.size() - 1) << 2) | kTargetRead);
   patch.insert(patch.end(), insert.begin(), insert.end());
@@ -153,12 +153,12 @@ int main(int argc, char** argv) {
     write_file(out / "update/app.bin.bps", patch);
     write_file(out / "update/index-records.bin", new_records);
     write_file(out / "update/new.dat", new_asset);
-    write_file(out / "update/release.txt",
-               text("# what release 2 expects to find before it changes anything\n"
-                    "version 2\n"
-                    "expect bin/app.bin " + xxh3(app1) + "\n"
-                    "expect data/index.dat " + xxh3(index1) + "\n"
-                    "expect assets/legacy.dat " + xxh3(legacy) + "\n"));
+    std::string release =
+        "# what release 2 expects to find before it changes anything\nversion 2\n";
+    release += "expect bin/app.bin " + xxh3(app1) + "\n";
+    release += "expect data/index.dat " + xxh3(index1) + "\n";
+    release += "expect assets/legacy.dat " + xxh3(legacy) + "\n";
+    write_file(out / "update/release.txt", text(release));
 
     write_file(out / "expected/bin/app.bin", app2);
     write_file(out / "expected/data/index.dat", index2);

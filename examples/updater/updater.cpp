@@ -22,7 +22,6 @@
 // 3 committed but not finished (the next start finishes it); 4 another
 // update is running.
 #include <bpatch/bpatch.hpp>
-
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -43,7 +42,9 @@ struct Release {
 
 Release read_release(const fs::path& path) {
   std::ifstream in(path);
-  if (!in) throw bpatch::Error(bpatch::Errc::not_found, path.string(), "cannot read the release description");
+  if (!in)
+    throw bpatch::Error(bpatch::Errc::not_found, path.string(),
+                        "cannot read the release description");
   Release release;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -57,7 +58,8 @@ Release read_release(const fs::path& path) {
         continue;
       }
     }
-    throw bpatch::Error(bpatch::Errc::bad_patch, path.string(), "line " + std::to_string(number) + " is malformed");
+    throw bpatch::Error(bpatch::Errc::bad_patch, path.string(),
+                        "line " + std::to_string(number) + " is malformed");
   }
   return release;
 }
@@ -123,10 +125,14 @@ std::vector<bpatch::Change> release_2_changes(const Release& release, const fs::
 
 const char* action_name(bpatch::FileResult::Action action) {
   switch (action) {
-    case bpatch::FileResult::Action::replaced: return "updated";
-    case bpatch::FileResult::Action::created: return "created";
-    case bpatch::FileResult::Action::removed: return "removed";
-    case bpatch::FileResult::Action::unchanged: return "unchanged";
+    case bpatch::FileResult::Action::replaced:
+      return "updated";
+    case bpatch::FileResult::Action::created:
+      return "created";
+    case bpatch::FileResult::Action::removed:
+      return "removed";
+    case bpatch::FileResult::Action::unchanged:
+      return "unchanged";
   }
   return "?";
 }
@@ -139,13 +145,15 @@ int explain(const bpatch::Error& e) {
   switch (e.code()) {
     case Errc::wrong_source:
     case Errc::already_applied:
-      std::fprintf(stderr, "updater: the installed files are not release 1 (already updated, or changed "
-                           "locally); nothing was changed\n");
+      std::fprintf(stderr,
+                   "updater: the installed files are not release 1 (already updated, or changed "
+                   "locally); nothing was changed\n");
       return 1;
     case Errc::bad_patch:
     case Errc::checksum:
     case Errc::unsupported:
-      std::fprintf(stderr, "updater: the update is damaged; download it again. Nothing was changed\n");
+      std::fprintf(stderr,
+                   "updater: the update is damaged; download it again. Nothing was changed\n");
       return 1;
     case Errc::locked:
       std::fprintf(stderr, "updater: another update is running; try again when it is done\n");
@@ -153,12 +161,14 @@ int explain(const bpatch::Error& e) {
     case Errc::journal:
       // recover() found a committed update it cannot finish because a file
       // was changed behind its back. Only a person can decide what is right.
-      std::fprintf(stderr, "updater: an interrupted update cannot be finished automatically; "
-                           "please reinstall the application\n");
+      std::fprintf(stderr,
+                   "updater: an interrupted update cannot be finished automatically; "
+                   "please reinstall the application\n");
       return 1;
     case Errc::io:
       if (e.sys_errno() == ENOSPC || e.sys_errno() == EDQUOT) {
-        std::fprintf(stderr, "updater: not enough disk space for the update; nothing was changed\n");
+        std::fprintf(stderr,
+                     "updater: not enough disk space for the update; nothing was changed\n");
         return 1;
       }
       [[fallthrough]];
@@ -175,8 +185,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--dry-run") dry_run = true;
-    else args.push_back(arg);
+    if (arg == "--dry-run")
+      dry_run = true;
+    else
+      args.push_back(arg);
   }
   if (args.size() != 2) {
     std::fprintf(stderr, "usage: updater [--dry-run] APP_DIR UPDATE_DIR\n");
@@ -225,20 +237,27 @@ int main(int argc, char** argv) {
       const std::string shown_path = fs::relative(f.target, app).string();
       std::printf("%-9s %-20s", action_name(f.action), shown_path.c_str());
       if (f.post_hash)
-        std::printf(" %8llu bytes  xxh3:%s", static_cast<unsigned long long>(f.size), f.post_hash->hex().c_str());
+        std::printf(" %8llu bytes  xxh3:%s", static_cast<unsigned long long>(f.size),
+                    f.post_hash->hex().c_str());
       std::printf("\n");
     }
-    if (dry_run) std::printf("dry run: the update to release %s fits; nothing was written\n", release.version.c_str());
-    else std::printf("updated to release %s (transaction %s)\n", release.version.c_str(), result.txid.c_str());
+    if (dry_run)
+      std::printf("dry run: the update to release %s fits; nothing was written\n",
+                  release.version.c_str());
+    else
+      std::printf("updated to release %s (transaction %s)\n", release.version.c_str(),
+                  result.txid.c_str());
     return 0;
   } catch (const bpatch::IncompleteCommit& e) {
     // 4. Past the commit point: the update *will* happen. The files may be a
     // mix right now, so do not start the application; the next recover()
     // (the next start of this updater, or `bpatch recover --root APP_DIR`)
     // completes it.
-    std::fprintf(stderr, "updater: %s\nupdater: the update to transaction %s is committed but not finished; "
-                         "it will be completed the next time the updater starts\n",
-                 e.what(), e.txid().c_str());
+    std::fprintf(
+        stderr,
+        "updater: %s\nupdater: the update to transaction %s is committed but not finished; "
+        "it will be completed the next time the updater starts\n",
+        e.what(), e.txid().c_str());
     return 3;
   } catch (const bpatch::Error& e) {
     return explain(e);

@@ -4,7 +4,6 @@
 // pkg-config. It runs one transaction (an edit, a put, a remove) in a
 // temporary directory, checks the result, and runs recover() on the journal.
 #include <bpatch/bpatch.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -69,7 +68,8 @@ int main() {
     transaction.add(remove);
 
     const bpatch::CommitResult result = transaction.commit();
-    if (result.txid.empty() || result.files.size() != 3) status = fail("commit reported no transaction");
+    if (result.txid.empty() || result.files.size() != 3)
+      status = fail("commit reported no transaction");
     if (read_file(root / "a.bin") != "Jello, world") status = fail("a.bin was not edited");
     if (read_file(root / "sub/new.bin") != "new") status = fail("sub/new.bin was not created");
     if (fs::exists(root / "old.bin")) status = fail("old.bin was not removed");
@@ -86,7 +86,8 @@ int main() {
       wrong.commit();
       status = fail("a wrong expect= was accepted");
     } catch (const bpatch::Error& e) {
-      if (e.code() != bpatch::Errc::wrong_source) status = fail(std::string("unexpected error: ") + e.what());
+      if (e.code() != bpatch::Errc::wrong_source)
+        status = fail(std::string("unexpected error: ") + e.what());
     }
     if (read_file(root / "a.bin") != "Jello, world") status = fail("a failed commit changed a.bin");
   } catch (const bpatch::Error& e) {
