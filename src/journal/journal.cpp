@@ -12,8 +12,6 @@
 namespace bpatch::journal {
 namespace {
 
-constexpr uint64_t kMaxRecordSize = 64 << 20;
-
 bool parse_record_name(const std::string& name, std::string* txid, RecordSet* kind) {
   auto take = [&](std::string_view prefix, std::string_view suffix) {
     if (!name.starts_with(prefix) || !name.ends_with(suffix)) return false;
@@ -119,6 +117,12 @@ std::string read_small_file(FileSystem& fs, const std::string& path) {
 
 void write_synced_file(Durability& sync, const std::string& path, std::string_view bytes,
                        std::string_view site) {
+  // A record recovery would refuse to read must never be written: the
+  // transaction is refused (before its commit point) instead.
+  if (bytes.size() > kMaxRecordSize)
+    throw Error(Errc::too_large, path,
+                "the transaction is too large for one journal record (" + std::to_string(bytes.size() >> 20) +
+                    " MiB; the limit is 64 MiB): split it");
   auto file = sync.fs().open(path, OpenMode::create_exclusive);
   file->write_at(0, std::as_bytes(std::span(bytes.data(), bytes.size())));
   sync.sync_file(*file, site);

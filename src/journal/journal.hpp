@@ -57,6 +57,9 @@ class Journal {
   std::unique_ptr<FileLock> lock_;
 };
 
+// The largest record recovery reads (and so the largest ever written).
+inline constexpr uint64_t kMaxRecordSize = 64 << 20;
+
 // Reads a whole (small) record file.
 std::string read_small_file(FileSystem& fs, const std::string& path);
 

@@ -1,4 +1,4 @@
-// The two journal records and their on-disk encoding (docs/journal-format.md).
+// The two journal records and their on-disk encoding (docs/protocol.md).
 //
 // intent-TXID   written and synced before any shadow exists: lists every
 //               shadow and directory the transaction may create, so that
