@@ -12,7 +12,7 @@ namespace {
 
 constexpr size_t kOutBuffer = 256 * 1024;  // bytes handed to the sink at once
 constexpr size_t kOldWindow = 128 * 1024;  // most bytes of the old file read at once
-constexpr size_t kMinOldRead = 4096;       // least bytes read on a miss
+constexpr size_t kMinOldRead = 512;        // least bytes read on a miss
 
 // dst[i] = a[i] + b[i] mod 256, eight bytes at a time without carries
 // crossing byte lanes: add the low 7 bits of each lane, then xor in the
