@@ -126,15 +126,15 @@ void TripleApplier::flush() {
 
 // A miss reads what the current add still needs plus some lookahead. The
 // lookahead doubles while misses stay near the last read (the usual forward
-// walk through the old file) and drops to a page when they jump (a patch of
-// many tiny adds all over the old file, where a large read would be waste).
+// walk through the old file) and drops to kMinOldRead when they jump (a patch
+// of many tiny adds all over the old file, where a large read would be waste).
 std::span<const std::byte> TripleApplier::old_view(uint64_t pos, size_t max, uint64_t needed) {
   if (pos < old_buf_start_ || pos >= old_buf_start_ + old_buf_len_) {
     if (old_buf_.empty())
       old_buf_.resize(static_cast<size_t>(std::min<uint64_t>(old_.size(), kOldWindow)));
     const bool near =
         pos + kOldWindow >= old_buf_start_ && pos <= old_buf_start_ + old_buf_len_ + kOldWindow;
-    lookahead_ = near ? std::min(lookahead_ * 2, kOldWindow) : kMinOldRead;
+    lookahead_ = near ? std::clamp(lookahead_ * 2, kMinOldRead, kOldWindow) : kMinOldRead;
     const uint64_t want = std::max<uint64_t>(needed, lookahead_);
     old_buf_len_ =
         static_cast<size_t>(std::min<uint64_t>({want, old_buf_.size(), old_.size() - pos}));

@@ -8,8 +8,9 @@
 // file uses both cores of a small machine; a BSDIFF43 patch has one stream,
 // whose decoding then overlaps the combining and the output I/O.
 //
-// Memory: an inline stream holds one 256 KiB buffer; a prefetching stream
-// holds at most kChunks chunks of 256 KiB, whatever the stream's size.
+// Memory, whatever the stream's size: libbz2's decoder state (up to ~3.6 MB
+// for a 900 KB block), a 64 KiB input buffer, and one 64 KiB output buffer
+// (inline) or three 64 KiB chunks (prefetching).
 //
 // Thread-safety: a DecodedStream is used by one thread (its owner); a
 // prefetching stream's worker reads the patch only under the patch lock
