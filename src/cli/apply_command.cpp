@@ -18,15 +18,6 @@ namespace {
 
 constexpr uint64_t kMaxScriptSize = 64 << 20;
 
-// realpath(3) of an existing file: a target reached through a symlink is
-// resolved once and the real file is replaced (SPEC §2).
-std::string real_path(const std::string& path) {
-  std::error_code ec;
-  const auto real = std::filesystem::canonical(path, ec);
-  if (ec) throw Error(Errc::not_found, path, ec.message(), ec.value());
-  return real.string();
-}
-
 std::string read_text(FileSystem& fs, const std::string& path, uint64_t limit) {
   const auto src = open_source(fs, path);
   if (src->size() > limit) throw Error(Errc::too_large, path, "script is larger than 64 MiB");
@@ -121,6 +112,15 @@ void print_report(const CommonOptions& common, const CommitResult& result,
 }
 
 }  // namespace
+
+// realpath(3) of an existing file: a target reached through a symlink is
+// resolved once and the real file is replaced (SPEC §2).
+std::string real_path(const std::string& path) {
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(path, ec);
+  if (ec) throw Error(Errc::not_found, path, ec.message(), ec.value());
+  return real.string();
+}
 
 std::string absolute_path(const std::string& path) {
   return paths::absolute(path, std::filesystem::current_path().string());

@@ -38,6 +38,9 @@ int run_status(const CommonOptions& common);
 int run_hash(const CommonOptions& common, const std::vector<std::string>& files);
 int run_info(const CommonOptions& common, const std::string& patch);
 
+// realpath(3) of an existing file: a path through a symlink is resolved
+// once and the real file is used. Throws Error(not_found).
+std::string real_path(const std::string& path);
 // The absolute, normalised form of a command-line path.
 std::string absolute_path(const std::string& path);
 // The journal directory for a root.

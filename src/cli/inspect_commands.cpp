@@ -1,7 +1,6 @@
 // `bpatch hash` and `bpatch info`: read-only looks at files and patches.
 #include <cinttypes>
 #include <cstdio>
-#include <filesystem>
 
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
@@ -12,13 +11,6 @@
 
 namespace bpatch::cli {
 namespace {
-
-std::string real_file(const std::string& path) {
-  std::error_code ec;
-  const auto real = std::filesystem::canonical(path, ec);
-  if (ec) throw Error(Errc::not_found, path, ec.message(), ec.value());
-  return real.string();
-}
 
 std::string crc_hex(uint32_t crc) {
   char buf[16];
@@ -34,7 +26,7 @@ int run_hash(const CommonOptions& common, const std::vector<std::string>& files)
   if (common.json)
     j.begin_object().field("ok", true).field("command", "hash").key("files").begin_array();
   for (const auto& file : files) {
-    const Hash128 h = hash_file(fs, real_file(file));
+    const Hash128 h = hash_file(fs, real_path(file));
     if (common.json)
       j.begin_object().field("file", file).field("xxh3", h.hex()).end_object();
     else
@@ -49,7 +41,7 @@ int run_hash(const CommonOptions& common, const std::vector<std::string>& files)
 
 int run_info(const CommonOptions& common, const std::string& patch_path) {
   PosixFileSystem fs;
-  const auto patch = open_source(fs, real_file(patch_path));
+  const auto patch = open_source(fs, real_path(patch_path));
   const PatchInfo info = inspect_patch(*patch);
   if (common.json) {
     Json j;
