@@ -1,6 +1,6 @@
 /* clone_probe: what would a reflink-aware shadow cost on XFS/btrfs?
  *
- *   clone_probe SRC DST EDITS copy|clone|clonehash|clonemmap|hashonly
+ *   clone_probe SRC DST EDITS copy|clone|clonehash|clonemmap|cfr|cfrhash|hashonly
  *
  * EDITS is naive_copy_pwrite's record list (offset:u64le length:u32le bytes).
  * Builds DST = SRC with the records written over it, fsyncs DST, prints seconds:
@@ -11,6 +11,9 @@
  *              in its manifest, read from SRC's (warm) page cache for the
  *              unchanged ranges
  *   clonemmap  clonehash, reading SRC through mmap (no copy into a buffer)
+ *   cfr        copy_file_range (an in-kernel copy where there are no
+ *              reflinks, e.g. ext4), pwrite the records
+ *   cfrhash    cfr plus the post-image hash as in clonehash
  *   hashonly   only that hash, with pread (no DST written)
  * A measurement tool for the benchmark's recommendations, not a peer.
  */
@@ -63,7 +66,7 @@ static void hash_range(XXH3_state_t *h, int fd, uint64_t at, uint64_t n, char *b
 
 int main(int argc, char **argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: clone_probe SRC DST EDITS copy|clone|clonehash|clonemmap|hashonly\n");
+    fprintf(stderr, "usage: clone_probe SRC DST EDITS copy|clone|clonehash|clonemmap|cfr|cfrhash|hashonly\n");
     return 2;
   }
   const char *mode = argv[4];
@@ -95,6 +98,12 @@ int main(int argc, char **argv) {
       if (pwrite(dst, buf, (size_t)k, at) != k) die("write");
       at += k;
     }
+  } else if (strncmp(mode, "cfr", 3) == 0) {
+    loff_t in = 0, out = 0;
+    while (in < st.st_size) {
+      ssize_t k = copy_file_range(src, &in, dst, &out, (size_t)(st.st_size - in), 0);
+      if (k <= 0) die("copy_file_range");
+    }
   } else if (dst >= 0) {
     if (ioctl(dst, FICLONE, src) != 0) die("FICLONE");
   }
@@ -105,7 +114,8 @@ int main(int argc, char **argv) {
     mapped = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, src, 0);
     if (mapped == MAP_FAILED) die("mmap");
   }
-  if (strcmp(mode, "clonehash") == 0 || strcmp(mode, "hashonly") == 0 || mapped) {
+  if (strcmp(mode, "clonehash") == 0 || strcmp(mode, "hashonly") == 0 || mapped ||
+      strcmp(mode, "cfrhash") == 0) {
     XXH3_state_t *h = XXH3_createState();
     XXH3_128bits_reset(h);
     uint64_t at = 0;

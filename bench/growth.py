@@ -26,7 +26,7 @@ def sizes(quick):
 
 
 def rounds_for(ctx, mib):
-    return ctx.rounds if mib <= 64 else (2 if mib <= 256 else 1)
+    return ctx.rounds if mib <= 64 else (3 if mib <= 256 else 2)
 
 
 def one_size(ctx, mib):
@@ -71,7 +71,7 @@ def one_size(ctx, mib):
                            prep=reset, check=verify),
     }
     os.sync()
-    alternate([sides[s] for s in SERIES], rounds_for(ctx, mib), ctx.log)
+    alternate([sides[s] for s in SERIES], rounds_for(ctx, mib), ctx.log, warmup=1 if mib <= 256 else 0)
     shutil.rmtree(d)
     return {s: (sides[s].median(), sides[s].peak_rss_mib()) for s in SERIES}
 

@@ -57,7 +57,10 @@ def render(env, rows, refs, grown, notes):
         out += ["", "## Growth 1 MiB → %d MiB" % max(grown), "",
                 "Deltas applied with `-o` (old file kept); `edits` = script of one 4 KiB write per MiB.",
                 "bspatch and xdelta3 -d are the peers (no fsync).", "",
-                growth_table(grown, md=True), "", "![growth](growth.png)"]
+                growth_table(grown, md=True), "",
+                "Peak RSS from %d MiB to %d MiB: " % (min(grown), max(grown)) +
+                "; ".join("%s %.1f → %.1f MiB" % (s, grown[min(grown)][s][1], grown[max(grown)][s][1])
+                          for s in growth.SERIES) + ".", "", "![growth](growth.png)"]
     if notes:
         out += ["", "## Notes", ""] + ["- " + n for n in notes]
     return "\n".join(out) + "\n"

@@ -82,7 +82,7 @@ def main():
     ctx = Ctx()
     ctx.quick = args.quick
     ctx.rounds = args.rounds or (3 if args.quick else 5)
-    ctx.files_rounds = min(ctx.rounds, 1 if args.quick else 3)
+    ctx.files_rounds = min(ctx.rounds, 2 if args.quick else 3)
     ctx.bpatch = find_bpatch(args.bpatch)
     ctx.work = tempfile.mkdtemp(prefix="bpatch-bench-", dir=base)
     kind = fs_type(ctx.work)
@@ -96,7 +96,7 @@ def main():
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "host": "%s, %d CPUs, %s" % (platform.machine(), os.cpu_count(), platform.release()),
         "load_start": "%.2f %.2f %.2f" % os.getloadavg(),
-        "fs": "%s (%s)" % (kind, ctx.work),
+        "fs": "%s (%s)" % (fs_type(ctx.work, with_options=True), ctx.work),
         "bpatch": ctx.bpatch,
         "mode": "quick" if args.quick else "full",
         "rounds": ctx.rounds,
