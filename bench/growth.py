@@ -26,7 +26,7 @@ def sizes(quick):
 
 
 def rounds_for(ctx, mib):
-    return ctx.rounds if mib <= 64 else (3 if mib <= 256 else 2)
+    return min(ctx.rounds, 5) if mib <= 64 else (3 if mib <= 256 else 2)
 
 
 def one_size(ctx, mib):

@@ -66,7 +66,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--bpatch", help="bpatch binary (default: build-bench/bpatch, built if missing)")
     ap.add_argument("--work", help="directory for the temp data dir (default $TMPDIR or /var/tmp)")
-    ap.add_argument("--rounds", type=int, help="rounds per head-to-head case (default 5, quick 3)")
+    ap.add_argument("--rounds", type=int, help="rounds per head-to-head case (default 9, quick 3)")
     ap.add_argument("--keep", action="store_true", help="keep the generated data")
     ap.add_argument("--only", help="comma-separated subset of: " + ",".join(ALL))
     args = ap.parse_args()
@@ -81,8 +81,8 @@ def main():
     base = args.work or os.environ.get("TMPDIR") or "/var/tmp"
     ctx = Ctx()
     ctx.quick = args.quick
-    ctx.rounds = args.rounds or (3 if args.quick else 5)
-    ctx.files_rounds = min(ctx.rounds, 2 if args.quick else 3)
+    ctx.rounds = args.rounds or (3 if args.quick else 9)
+    ctx.files_rounds = min(ctx.rounds, 1 if args.quick else 5)
     ctx.bpatch = find_bpatch(args.bpatch)
     ctx.work = tempfile.mkdtemp(prefix="bpatch-bench-", dir=base)
     kind = fs_type(ctx.work)
