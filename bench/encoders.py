@@ -22,6 +22,7 @@ BPS ("beat", byuu): only SourceRead, TargetRead and SourceCopy:
 """
 import bz2
 import mmap
+import os
 import struct
 import zlib
 
@@ -106,7 +107,6 @@ class _CrcWriter:
 
 
 def write_bps(old_path, new_path, segs, out_path):
-    import os
     old_size = os.path.getsize(old_path)
     new_size = os.path.getsize(new_path)
     with open(out_path, "wb") as f:
