@@ -1,18 +1,26 @@
 // Parsers of `.bpatch` argument values: see script_values.hpp for the grammar.
 #include "script/script_values.hpp"
 
+#include <array>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
 namespace bpatch::script {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Digit values by character, -1 for a non-digit: a table, because hex: data
+// can be megabytes and decoding it dominated parsing.
+constexpr std::array<int8_t, 256> kHexValues = [] {
+  std::array<int8_t, 256> table{};
+  table.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) table[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) table[c] = static_cast<int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) table[c] = static_cast<int8_t>(c - 'A' + 10);
+  return table;
+}();
+
+int hex_value(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
 
 }  // namespace
 
@@ -125,13 +133,13 @@ Data parse_data(std::string_view text, const std::string& script_dir, bool allow
   if (digits.empty() && !allow_empty) ctx.fail("hex: data is empty (nothing to write)");
   if (digits.size() % 2 != 0)
     ctx.fail("hex: data has an odd number of digits (" + std::to_string(digits.size()) + ")");
-  data.bytes.reserve(digits.size() / 2);
+  data.bytes.resize(digits.size() / 2);
   for (size_t i = 0; i < digits.size(); i += 2) {
     const int hi = hex_value(digits[i]), lo = hex_value(digits[i + 1]);
-    if (hi < 0 || lo < 0)
+    if ((hi | lo) < 0)
       ctx.fail("hex: data has a non-hex character at digit " +
                std::to_string(hi < 0 ? i + 1 : i + 2));
-    data.bytes.push_back(static_cast<std::byte>(hi * 16 + lo));
+    data.bytes[i / 2] = static_cast<std::byte>(hi * 16 + lo);
   }
   return data;
 }
