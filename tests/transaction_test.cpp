@@ -276,3 +276,25 @@ TEST_CASE("large unchanged ranges are copied in the kernel and the result is exa
   // Bytes copied in the kernel were never seen, so no post-image hash is claimed.
   CHECK_FALSE(result.files[0].post_hash.has_value());
 }
+
+TEST_CASE("a transaction of many files (synced as a batch) is exact", "[transaction]") {
+  TempDir dir;
+  std::mt19937_64 rng(13);
+  std::string script = "bpatch 1\n";
+  std::vector<std::string> want;
+  for (int i = 0; i < 80; ++i) {
+    const std::string name = "d" + std::to_string(i % 7) + "/f" + std::to_string(i);
+    std::string content = random_bytes(rng, 1000 + rng() % 5000);
+    write_file(dir / name, content);
+    content.replace(7, 2, "\x01\x02");
+    want.push_back(content);
+    script += "edit " + name + "\n  write 7 hex:0102\n";
+  }
+  script += "put d9/new hex:00\n";
+  run_script(dir, script);
+  for (int i = 0; i < 80; ++i)
+    CHECK(read_file(dir / ("d" + std::to_string(i % 7) + "/f" + std::to_string(i))) == want[i]);
+  CHECK(read_file(dir / "d9/new") == std::string(1, '\0'));
+  for (const auto& [path, content] : snapshot(dir.path()))
+    CHECK(path.find(".bpatch-") == std::string::npos);
+}

@@ -109,6 +109,17 @@ class File {
   virtual void advise_sequential() {}
 };
 
+// A handle on a whole file system for batched durability (see
+// FileSystem::watch_file_system).
+class FileSystemSync {
+ public:
+  virtual ~FileSystemSync() = default;
+  // syncfs(2): every file's data and every directory entry on the file system
+  // are durable when it returns; throws if any write-back error happened on
+  // it since the handle was created. Never retried after a failure.
+  virtual void sync() = 0;
+};
+
 // An exclusive advisory lock (flock) held until destroyed.
 class FileLock {
  public:
@@ -138,6 +149,15 @@ class FileSystem {
 
   // fsync of a directory: its entries are durable when it returns.
   virtual void sync_dir(const std::string& path) = 0;
+
+  // Starts watching the file system that holds directory `dir` for
+  // write-back errors, so that one FileSystemSync::sync() can stand for many
+  // File::sync() calls. nullptr when the file system cannot do that; callers
+  // then sync each file.
+  virtual std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) {
+    (void)dir;
+    return nullptr;
+  }
 
   // Takes an exclusive lock on `path` (created if missing) without waiting;
   // nullptr when another process holds it.

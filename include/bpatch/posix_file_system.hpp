@@ -21,6 +21,7 @@ class PosixFileSystem final : public FileSystem {
   void rename(const std::string& from, const std::string& to) override;
   void unlink(const std::string& path) override;
   void sync_dir(const std::string& path) override;
+  std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override;
   std::unique_ptr<FileLock> try_lock(const std::string& path) override;
 };
 

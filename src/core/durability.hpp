@@ -31,6 +31,11 @@ class Durability {
     if (!skip_ || !skip_(site)) fs_.sync_dir(dir);
   }
 
+  // syncfs(file system): every file's data and directory entry on it are durable.
+  void sync_file_system(FileSystemSync& handle, std::string_view site) {
+    if (!skip_ || !skip_(site)) handle.sync();
+  }
+
   FileSystem& fs() { return fs_; }
   const SkipSyncHook& hook() const { return skip_; }
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -45,8 +46,13 @@ FileResult result_of(const PlannedChange& p) {
   return r;
 }
 
-// Builds the shadow's content in `file` and makes it durable.
-void stage_one(Durability& sync, PlannedChange& p, File& file,
+// Below this many shadows an fsync each is cheap enough; above it one
+// syncfs per file system replaces thousands of journal commits.
+constexpr size_t kBatchSyncMinFiles = 32;
+
+// Builds the shadow's content in `file` and, unless the caller batches the
+// syncs, makes it durable.
+void stage_one(Durability& sync, PlannedChange& p, File& file, bool batched,
                const std::function<void(uint64_t)>& progress) {
   FileSystem& fs = sync.fs();
   file.set_mode(p.mode);
@@ -57,8 +63,8 @@ void stage_one(Durability& sync, PlannedChange& p, File& file,
   p.size = sink.size();
   // The shadow's data must be durable before the manifest that points at it
   // is: otherwise a crash after commit could rename an empty or partly
-  // written shadow over the original.
-  sync.sync_file(file, "shadow.file");
+  // written shadow over the original. (Batched: see stage_all.)
+  if (!batched) sync.sync_file(file, "shadow.file");
   p.shadow_ino = file.stat().id.ino;
 }
 
@@ -97,6 +103,25 @@ unsigned worker_count(const TransactionOptions& options, size_t jobs) {
   return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(wanted, jobs)));
 }
 
+// For a large transaction: one write-back watch per file system the shadows
+// live on, or nothing when there are few shadows or a file system cannot.
+std::vector<std::unique_ptr<FileSystemSync>> watch_for_batch(
+    FileSystem& fs, const std::vector<PlannedChange*>& jobs) {
+  if (jobs.size() < kBatchSyncMinFiles) return {};
+  std::set<std::string> dirs;
+  for (const auto* p : jobs) dirs.insert(paths::dirname(p->shadow));
+  std::map<uint64_t, std::string> dir_by_device;
+  for (const auto& dir : dirs)
+    if (const auto st = fs.lstat(dir)) dir_by_device.emplace(st->id.dev, dir);
+  std::vector<std::unique_ptr<FileSystemSync>> watches;
+  for (const auto& [device, dir] : dir_by_device) {
+    auto watch = fs.watch_file_system(dir);
+    if (!watch) return {};
+    watches.push_back(std::move(watch));
+  }
+  return watches;
+}
+
 // Stages every shadow, on a small pool of threads. The first error stops the
 // others and is rethrown.
 void stage_all(Durability& sync, const TransactionOptions& options,
@@ -104,6 +129,10 @@ void stage_all(Durability& sync, const TransactionOptions& options,
   std::vector<PlannedChange*> jobs;
   for (auto* p : work)
     if (p->change->kind != Change::Kind::remove) jobs.push_back(p);
+  // Watches are taken before any shadow is written, so that their sync
+  // reports every write-back error of the shadows.
+  const auto watches = watch_for_batch(sync.fs(), jobs);
+  const bool batched = !watches.empty();
   ProgressTracker progress(options, jobs);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -117,7 +146,7 @@ void stage_all(Durability& sync, const TransactionOptions& options,
       try {
         auto file = sync.fs().open(p.shadow, OpenMode::create_exclusive);
         uint64_t reported = 0;
-        stage_one(sync, p, *file, [&](uint64_t bytes) {
+        stage_one(sync, p, *file, batched, [&](uint64_t bytes) {
           progress.add_bytes(bytes - reported);
           reported = bytes;
         });
@@ -135,6 +164,9 @@ void stage_all(Durability& sync, const TransactionOptions& options,
   worker();
   for (auto& t : threads) t.join();
   if (failure) std::rethrow_exception(failure);
+  // The shadows' data must be durable before the manifest points at them
+  // (as "shadow.file" above, for all of them at once).
+  for (const auto& watch : watches) sync.sync_file_system(*watch, "shadow.batch");
 }
 
 void dry_run(FileSystem& fs, std::vector<PlannedChange>& plan) {

@@ -175,6 +175,21 @@ class PosixLock final : public FileLock {
   Fd fd_;
 };
 
+// syncfs(2) reports write-back errors recorded on the super block since the
+// descriptor was opened (Linux >= 5.8), so the descriptor is opened before
+// the files it stands for are written.
+class PosixFileSystemSync final : public FileSystemSync {
+ public:
+  PosixFileSystemSync(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  void sync() override {
+    if (::syncfs(fd_.get()) != 0) throw_sys_error(path_, "syncfs", errno);
+  }
+
+ private:
+  Fd fd_;
+  std::string path_;
+};
+
 }  // namespace
 
 std::unique_ptr<File> PosixFileSystem::open(const std::string& path, OpenMode mode) {
@@ -259,6 +274,15 @@ void PosixFileSystem::sync_dir(const std::string& path) {
   Fd guard(fd);
   // Never retried, for the same reason as File::sync().
   if (::fsync(fd) != 0) throw_sys_error(path, "fsync directory", errno);
+}
+
+std::unique_ptr<FileSystemSync> PosixFileSystem::watch_file_system(const std::string& dir) {
+  int fd;
+  do {
+    fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) throw_sys_error(dir, "open directory", errno);
+  return std::make_unique<PosixFileSystemSync>(fd, dir);
 }
 
 std::unique_ptr<FileLock> PosixFileSystem::try_lock(const std::string& path) {
