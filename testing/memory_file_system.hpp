@@ -147,6 +147,8 @@ class MemoryFileSystem final : public FileSystem {
 
   // A deep copy of the whole state (current, durable, pending).
   MemoryState state() const;
+  // Calls f with the state, locked and without copying it (f must not call back in).
+  void with_state(const std::function<void(const MemoryState&)>& f) const;
   std::unique_ptr<MemoryFileSystem> clone() const;
   size_t pending_count() const;
   void check_invariants() const;

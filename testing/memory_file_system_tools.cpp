@@ -300,6 +300,11 @@ MemoryState MemoryFileSystem::state() const {
   return core_->st;
 }
 
+void MemoryFileSystem::with_state(const std::function<void(const MemoryState&)>& f) const {
+  std::lock_guard<std::recursive_mutex> lock(core_->mu);
+  f(core_->st);
+}
+
 std::unique_ptr<MemoryFileSystem> MemoryFileSystem::clone() const {
   return std::make_unique<MemoryFileSystem>(state(), options());
 }

@@ -1,0 +1,46 @@
+// The transactions the crash, mutation and fault-injection tests explore:
+// 1, 2, 3 and 8 files mixing every op — edits that grow, shrink and keep the
+// size, `put` of new files into new and existing directories and over an
+// existing file, `remove`, `delta` with a BPS and an IPS patch built by the
+// test-side encoders, a Flips-made BPS from fixtures/vectors and a patch made
+// by the real `bsdiff` (when it is on PATH) — with targets in several
+// directories, a 25-file one with many names unsynced at once, and a second
+// transaction after the first in the smaller ones.
+//
+// Every scenario also carries the contents its first transaction must
+// produce, computed independently of bpatch, so the explorer's notion of
+// "new" is itself checked.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "testing/crash_explorer.hpp"
+
+namespace bpatch::testing {
+
+struct ScenarioSet {
+  std::vector<Scenario> scenarios;
+  // Per scenario: the first transaction's expected target contents
+  // (absolute path → content, or absent for a removal).
+  std::vector<std::map<std::string, std::optional<std::string>>> expected_after_first;
+  bool with_bsdiff = false;  // `bsdiff` was found and used
+};
+
+// Builds the scenarios (reads fixtures, runs `bsdiff` in a temp dir if present).
+ScenarioSet standard_scenarios();
+
+// Change builders.
+Change edit_change(std::string target, std::vector<EditOp> ops);
+Change put_change(std::string target, std::string content, std::optional<uint32_t> mode = {});
+Change remove_change(std::string target);
+Change delta_change(std::string target, std::string patch_path);
+EditOp write_op(uint64_t offset, std::string bytes);
+EditOp insert_op(uint64_t offset, std::string bytes);
+EditOp erase_op(uint64_t offset, uint64_t length);
+EditOp fill_op(uint64_t offset, uint64_t length, unsigned char value);
+EditOp append_op(std::string bytes);
+EditOp truncate_op(uint64_t size);
+
+}  // namespace bpatch::testing
