@@ -221,18 +221,19 @@ ScenarioSet standard_scenarios() {
                                         {"/r/d5/bs.txt", bs_new}});
     set.scenarios.push_back(std::move(s));
   }
-  {  // Many small files in five directories: many unsynced names at once.
+  {  // Many small files in five directories: many unsynced names at once, and
+     // enough shadows (>= 32) that commit() makes them durable with one syncfs.
     Scenario s;
-    s.name = "25 files";
+    s.name = "36 files";
     s.max_nested_depth = 1;
     s.nested_states_per_point = 4;
     std::map<std::string, std::optional<std::string>> expect;
     std::map<std::string, std::string> initial;
     TxSpec tx{"many", {}};
     uint32_t seed = 100;
-    for (int i = 0; i < 12; ++i) {  // edits: grow, shrink, keep the size, in turn
-      const std::string name = "m" + std::to_string(1 + i / 4) + "/f" + std::to_string(i);
-      const std::string content = rnd(200 + 37 * i, seed++);
+    for (int i = 0; i < 24; ++i) {  // edits: grow, shrink, keep the size, in turn
+      const std::string name = "m" + std::to_string(1 + i / 8) + "/f" + std::to_string(i);
+      const std::string content = rnd(200 + 17 * i, seed++);
       initial["/r/" + name] = content;
       if (i % 3 == 0) {
         tx.changes.push_back(edit_change(name, {append_op("+grown")}));

@@ -4,7 +4,8 @@
 // existing file, `remove`, `delta` with a BPS and an IPS patch built by the
 // test-side encoders, a Flips-made BPS from fixtures/vectors and a patch made
 // by the real `bsdiff` (when it is on PATH) — with targets in several
-// directories, a 25-file one with many names unsynced at once, and a second
+// directories, a 36-file one with many names unsynced at once (staged with
+// one syncfs), and a second
 // transaction after the first in the smaller ones.
 //
 // Every scenario also carries the contents its first transaction must

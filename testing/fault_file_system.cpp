@@ -134,6 +134,8 @@ const char* fs_op_name(FsOp op) {
       return "sync_dir";
     case FsOp::lock:
       return "lock";
+    case FsOp::sync_fs:
+      return "sync_fs";
     case FsOp::count_:
       break;
   }
@@ -248,6 +250,34 @@ std::unique_ptr<FileLock> FaultFileSystem::try_lock(const std::string& path) {
     throw_sys_error(path, "open lock file", f->err);
   }
   return base_.try_lock(path);
+}
+
+namespace {
+
+class FaultSyncFs final : public FileSystemSync {
+ public:
+  FaultSyncFs(FaultFileSystem& owner, std::unique_ptr<FileSystemSync> inner, std::string dir)
+      : owner_(owner), inner_(std::move(inner)), dir_(std::move(dir)) {}
+  void sync() override {
+    if (auto f = owner_.next(FsOp::sync_fs)) {
+      if (f->silent) return;
+      throw_sys_error(dir_, "syncfs", f->err);
+    }
+    inner_->sync();
+  }
+
+ private:
+  FaultFileSystem& owner_;
+  std::unique_ptr<FileSystemSync> inner_;
+  std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<FileSystemSync> FaultFileSystem::watch_file_system(const std::string& dir) {
+  auto inner = base_.watch_file_system(dir);
+  if (!inner) return nullptr;
+  return std::make_unique<FaultSyncFs>(*this, std::move(inner), dir);
 }
 
 }  // namespace bpatch::testing

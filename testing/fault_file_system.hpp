@@ -62,6 +62,7 @@ enum class FsOp {
   unlink,
   sync_dir,
   lock,
+  sync_fs,  // FileSystemSync::sync (syncfs) of a watch_file_system handle
   count_,
 };
 constexpr size_t kFsOpCount = static_cast<size_t>(FsOp::count_);
@@ -104,6 +105,9 @@ class FaultFileSystem final : public FileSystem {
   void unlink(const std::string& path) override;
   void sync_dir(const std::string& path) override;
   std::unique_ptr<FileLock> try_lock(const std::string& path) override;
+  // Forwarded; the handle's sync() counts as FsOp::sync_fs and can fail (the
+  // wrapped file system is then not synced).
+  std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override;
 
   // Counts a call of kind op; returns the rule to apply when it must fail.
   std::optional<FaultRule> next(FsOp op);

@@ -95,6 +95,7 @@ struct MemoryFileSystemOptions {
   bool copy_range = true;   // File::copy_range copies (as copy_file_range)
   bool clone_range = true;  // File::clone_range shares block-aligned ranges
   uint32_t clone_block = 4096;
+  bool syncfs = true;  // watch_file_system is available
 };
 
 class MemoryFileSystem final : public FileSystem {
@@ -117,6 +118,9 @@ class MemoryFileSystem final : public FileSystem {
   void unlink(const std::string& path) override;
   void sync_dir(const std::string& path) override;
   std::unique_ptr<FileLock> try_lock(const std::string& path) override;
+  // syncfs: its sync() is sync_all() (traced as sync_all), unless the
+  // options turn it off (then nullptr: callers fsync each file).
+  std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override;
 
   // Test helpers; they go through the traced operations.
   // Creates or overwrites path with content and mode (not synced).

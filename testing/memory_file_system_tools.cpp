@@ -300,6 +300,25 @@ MemoryState MemoryFileSystem::state() const {
   return core_->st;
 }
 
+namespace {
+
+class MemorySyncFs final : public FileSystemSync {
+ public:
+  explicit MemorySyncFs(MemoryFileSystem& fs) : fs_(fs) {}
+  void sync() override { fs_.sync_all(); }
+
+ private:
+  MemoryFileSystem& fs_;
+};
+
+}  // namespace
+
+std::unique_ptr<FileSystemSync> MemoryFileSystem::watch_file_system(const std::string& dir) {
+  if (!core_->options.syncfs) return nullptr;
+  if (!lstat(dir)) throw_sys_error(dir, "open", ENOENT);
+  return std::make_unique<MemorySyncFs>(*this);
+}
+
 void MemoryFileSystem::with_state(const std::function<void(const MemoryState&)>& f) const {
   std::lock_guard<std::recursive_mutex> lock(core_->mu);
   f(core_->st);

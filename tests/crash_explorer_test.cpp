@@ -53,9 +53,14 @@ TEST_CASE("the explored transactions produce independently computed contents", "
     INFO(s.name);
     MemoryFileSystem fs;
     s.setup(fs);
+    fs.reset_trace();
     Transaction t(fs, explorer_tx_options(s.root, nullptr));
     for (const auto& c : s.txs[0].changes) t.add(c);
     t.commit();
+    // The big one stages with one syncfs, the others with an fsync per shadow.
+    size_t syncfs = 0;
+    for (const auto& op : fs.trace()) syncfs += op.kind == TraceOp::Kind::sync_all;
+    CHECK(syncfs == (s.txs[0].changes.size() >= 32 ? 1u : 0u));
     for (const auto& [path, content] : set.expected_after_first[i]) {
       INFO(path);
       if (content) CHECK(fs.read_file(path) == *content);
