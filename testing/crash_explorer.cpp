@@ -164,7 +164,7 @@ TransactionOptions explorer_tx_options(const std::string& root,
   return o;
 }
 
-void recover_with(MemoryFileSystem& fs, const std::string& journal_dir,
+void recover_with(FileSystem& fs, const std::string& journal_dir,
                   const std::function<bool(std::string_view)>& skip_sync) {
   if (!fs.lstat(journal_dir)) return;
   Durability sync(fs, skip_sync);

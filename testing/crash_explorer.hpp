@@ -131,7 +131,7 @@ TransactionOptions explorer_tx_options(const std::string& root,
 
 // Recovery as `bpatch::recover` runs it, with the sync hook: nothing when the
 // journal does not exist, else open, lock and recover.
-void recover_with(MemoryFileSystem& fs, const std::string& journal_dir,
+void recover_with(FileSystem& fs, const std::string& journal_dir,
                   const std::function<bool(std::string_view)>& skip_sync);
 
 // Shadow files (`.NAME.bpatch-TXID`) anywhere under dir.
