@@ -7,11 +7,11 @@ import growth
 
 def _row_cells(r):
     return [r.case, "%s %.3f s" % (r.a.label, r.a.median()), "%s %.3f s" % (r.b.label, r.b.median()),
-            "%.2fx" % r.ratio(), "%.1f MiB" % r.a.peak_rss_mib(), "%.1f MiB" % r.b.peak_rss_mib(),
+            "%.2fx" % r.ratio(), "%.2fx" % (min(r.a.times) / min(r.b.times)), "%.1f MiB" % r.a.peak_rss_mib(), "%.1f MiB" % r.b.peak_rss_mib(),
             "%.3f / %.3f s" % (r.a.cpu_median(), r.b.cpu_median()), r.target, "ok" if r.passed() else "MISS"]
 
 
-HEAD = ["case", "bpatch median", "peer median", "ratio", "bpatch RSS", "peer RSS", "CPU (user+sys)", "target", ""]
+HEAD = ["case", "bpatch median", "peer median", "ratio", "best/best", "bpatch RSS", "peer RSS", "CPU (user+sys)", "target", ""]
 
 
 def table(rows, refs):
@@ -43,7 +43,9 @@ def render(env, rows, refs, grown, notes):
     out += ["", "Medians of alternating runs (A B A B ...); ratio = bpatch / peer; peak RSS is the",
             "largest ru_maxrss over the runs. bpatch fsyncs its output and journal, hashes the",
             "result (XXH3-128) and renames it into place; bspatch and xdelta3 do none of that.",
-            "CPU = median user+sys seconds (bpatch / peer), which machine load disturbs less", "than wall time.", "",
+            "CPU = median user+sys seconds (bpatch / peer), which machine load disturbs less",
+            "than wall time; best/best = ratio of each side's fastest run (the machine is shared:",
+            "when the two ratios differ much, other processes' I/O hit some rounds; see results.csv).", "",
             "| " + " | ".join(h or "verdict" for h in HEAD) + " |", "|" + "---|" * len(HEAD)]
     out += ["| " + " | ".join(_row_cells(r)) + " |" for r in rows]
     for r in rows:
