@@ -231,15 +231,16 @@ CommitResult Transaction::commit() {
       intent.shadows.push_back(p->shadow);
     }
   }
-  // The intent's data, then its name, must be durable before the first
-  // shadow exists: a crash while staging must leave a record that lets
-  // recovery find and delete the orphan shadows.
-  journal::write_synced_file(sync, journal.intent_path(txid), journal::encode_intent(intent),
-                             "intent.file");
-  sync.sync_dir(journal.dir(), "intent.dir");
-
   journal::ManifestRecord manifest{txid, {}};
   try {
+    // The intent's data, then its name, must be durable before the first
+    // shadow exists: a crash while staging must leave a record that lets
+    // recovery find and delete the orphan shadows. (If writing it fails,
+    // the rollback below deletes whatever part of it was written.)
+    journal::write_synced_file(sync, journal.intent_path(txid), journal::encode_intent(intent),
+                               "intent.file");
+    sync.sync_dir(journal.dir(), "intent.dir");
+
     // Step 4: stage the shadows beside their targets.
     std::set<std::string> dirs_to_sync;
     for (const auto& dir : intent.dirs) {
