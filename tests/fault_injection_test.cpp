@@ -248,3 +248,36 @@ TEST_CASE("a commit that fails while writing its intent leaves no record behind"
     CHECK(find_records(*mem, s.root + "/.bpatch").empty());
   }
 }
+
+// IncompleteCommit promises "the transaction committed … recover() finishes
+// it" (transaction.hpp), and the CLI says so with exit status 3. When the
+// manifest's own rename — the commit point — fails, nothing was committed:
+// recover() rolls back to all-old. Either commit() should find that out
+// (e.g. lstat the manifest's final name after the failed rename) and roll
+// back with a plain Error, or the promise is wrong.
+TEST_CASE("a failed rename of the manifest is not reported as committed", "[faultinjection]") {
+  const ScenarioSet set = standard_scenarios();
+  const Scenario& s = set.scenarios[0];
+  for (const int err : kErrnos) {
+    INFO("the manifest rename fails with " << err);
+    auto mem = make_base(s);
+    const Snapshot old_tree = tree_without_journal(*mem, s.root);
+    Snapshot new_tree;
+    {
+      auto clean = mem->clone();
+      commit(*clean, s, 0);
+      new_tree = tree_without_journal(*clean, s.root);
+    }
+    FaultFileSystem fs(*mem);
+    fs.fail_nth(FsOp::rename, 1, err);  // the first rename of commit() is the manifest's
+    try {
+      commit(fs, s, 0);
+      FAIL("commit() succeeded");
+    } catch (const IncompleteCommit&) {
+      recover_with(*mem, s.root + "/.bpatch", nullptr);
+      CHECK(outcome(*mem, s, old_tree, new_tree) == "new");
+    } catch (const Error&) {
+      CHECK(outcome(*mem, s, old_tree, new_tree) == "old");
+    }
+  }
+}
