@@ -1,8 +1,6 @@
 // CrashExplorer: see crash_explorer.hpp for what is explored and checked.
 #include "testing/crash_explorer.hpp"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -10,14 +8,11 @@
 #include <tuple>
 
 #include "bpatch/error.hpp"
-#include "core/durability.hpp"
-#include "journal/journal.hpp"
-#include "journal/recovery_impl.hpp"
 
 namespace bpatch::testing {
 namespace {
 
-using Key = std::array<uint64_t, 2>;
+using Key = StateKey;
 
 // What a checked state may be: one of `allowed` trees (the journal aside).
 struct Expectation {
@@ -26,106 +21,6 @@ struct Expectation {
   std::vector<Snapshot> allowed;
   std::vector<std::string> names;  // "old", "new", …
 };
-
-void hash_dir(const MemoryState& st, uint64_t dir, const std::string& prefix, XXH3_state_t* h) {
-  for (const auto& [name, child] : st.inode(dir).entries) {
-    const Inode& node = st.inode(child);
-    const std::string path = prefix + "/" + name;
-    XXH3_128bits_update(h, path.data(), path.size() + 1);
-    const uint64_t meta[] = {node.ino, static_cast<uint64_t>(node.type), node.mode, node.uid, node.gid,
-                             node.nlink, node.data.size()};
-    XXH3_128bits_update(h, meta, sizeof meta);
-    XXH3_128bits_update(h, node.data.data(), node.data.size());
-    XXH3_128bits_update(h, node.link_target.data(), node.link_target.size());
-    if (node.type == FileType::directory) hash_dir(st, child, path, h);
-  }
-}
-
-// The state under root (the rest of the tree — patches, blobs — is only read).
-Key hash_state(const MemoryFileSystem& fs, const std::string& root) {
-  XXH3_state_t* h = XXH3_createState();
-  XXH3_128bits_reset(h);
-  fs.with_state([&](const MemoryState& st) {
-    const uint64_t ino = st.lookup(root, false).ino;
-    if (ino) hash_dir(st, ino, root, h);
-  });
-  const XXH128_hash_t d = XXH3_128bits_digest(h);
-  XXH3_freeState(h);
-  return {d.low64, d.high64};
-}
-
-std::string basename_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
-
-bool is_shadow_name(const std::string& name) {
-  return name.size() > 1 && name[0] == '.' && name.find(".bpatch-") != std::string::npos;
-}
-
-std::string shorten(const std::string& s, size_t limit = 240) {
-  return s.size() <= limit ? s : s.substr(0, limit) + "…";
-}
-
-// "/r/a=new /r/b=old /r/c=neither(12 bytes)" for the paths where the trees differ.
-std::string describe_mismatch(const Snapshot& tree, const Expectation& ex) {
-  std::set<std::string> paths;
-  for (const auto* t : {&tree, &ex.allowed[0], &ex.allowed[1]})
-    for (const auto& [path, node] : *t) paths.insert(path);
-  auto state_in = [](const Snapshot& t, const std::string& path) -> const Node* {
-    auto it = t.find(path);
-    return it == t.end() ? nullptr : &it->second;
-  };
-  std::string out;
-  for (const auto& path : paths) {
-    const Node* now = state_in(tree, path);
-    const Node* a = state_in(ex.allowed[0], path);
-    const Node* b = state_in(ex.allowed[1], path);
-    auto same = [](const Node* x, const Node* y) { return (!x && !y) || (x && y && *x == *y); };
-    if (same(a, b) && same(now, a)) continue;
-    out += " " + path + "=";
-    if (same(now, a) && same(now, b)) out += "both";
-    else if (same(now, a)) out += ex.names[0];
-    else if (same(now, b)) out += ex.names[1];
-    else out += now ? "neither(" + std::to_string(now->content.size()) + " bytes)" : "neither(absent)";
-  }
-  return out;
-}
-
-// The whole state of a crash point — current, durable and pending — so that
-// two points whose crash images would be the same are recognised.
-Key hash_point(const MemoryFileSystem& fs) {
-  XXH3_state_t* h = XXH3_createState();
-  XXH3_128bits_reset(h);
-  auto add = [&](const void* p, size_t n) { XXH3_128bits_update(h, p, n); };
-  auto add_entries = [&](const std::map<std::string, uint64_t>& entries) {
-    for (const auto& [name, ino] : entries) {
-      add(name.data(), name.size() + 1);
-      add(&ino, sizeof ino);
-    }
-    add("|", 1);
-  };
-  fs.with_state([&](const MemoryState& st) {
-    for (const auto& [ino, node] : st.inodes()) {
-      const uint64_t meta[] = {ino, static_cast<uint64_t>(node.type), node.mode, node.uid, node.gid,
-                               node.durable_mode, node.durable_uid, node.durable_gid, node.nlink,
-                               node.data.size(), node.durable_data.size()};
-      add(meta, sizeof meta);
-      add(node.data.data(), node.data.size());
-      add(node.durable_data.data(), node.durable_data.size());
-      add(node.link_target.data(), node.link_target.size() + 1);
-      add_entries(node.entries);
-      add_entries(node.durable_entries);
-    }
-    for (const auto& op : st.pending()) {
-      const uint64_t meta[] = {static_cast<uint64_t>(op.kind), op.ino, op.child, op.rename_id, op.offset,
-                               op.size, op.mode, op.uid, op.gid, op.data ? op.data->size() : 0};
-      add(meta, sizeof meta);
-      add(op.name.data(), op.name.size() + 1);
-      if (op.data) add(op.data->data(), op.data->size());
-    }
-  });
-  const XXH128_hash_t d = XXH3_128bits_digest(h);
-  XXH3_freeState(h);
-  return {d.low64, d.high64};
-}
 
 }  // namespace
 
@@ -149,51 +44,11 @@ ExplorerOptions ExplorerOptions::standard(bool deep) {
                      {"torn-sectors", CrashModel::torn(), 4 * scale}};
   o.nested_depth = deep ? 3 : 2;
   o.deep = deep;
-  o.next_tx_models = {{"durable-only", CrashModel::durable_only(), 1}, {"any-subset", subsets, 2 * scale}};
+  o.next_tx_models = {{"durable-only", CrashModel::durable_only(), 1},
+                      {"any-subset", subsets, 2 * scale}};
   o.next_tx_crash_models = {{"durable-only", CrashModel::durable_only(), 1},
                             {"any-subset", subsets, 3 * scale}};
   return o;
-}
-
-TransactionOptions explorer_tx_options(const std::string& root,
-                                       std::function<bool(std::string_view)> skip_sync) {
-  TransactionOptions o;
-  o.root = root;
-  o.threads = 1;
-  o.skip_sync_for_testing = std::move(skip_sync);
-  return o;
-}
-
-void recover_with(FileSystem& fs, const std::string& journal_dir,
-                  const std::function<bool(std::string_view)>& skip_sync) {
-  if (!fs.lstat(journal_dir)) return;
-  Durability sync(fs, skip_sync);
-  journal::recover_locked(sync, journal::Journal::open(sync, journal_dir, 0));
-}
-
-std::vector<std::string> find_shadows(MemoryFileSystem& fs, const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& [path, node] : fs.snapshot(dir))
-    if (node.type == FileType::regular && is_shadow_name(basename_of(path))) out.push_back(path);
-  return out;
-}
-
-std::vector<std::string> find_records(MemoryFileSystem& fs, const std::string& journal_dir) {
-  std::vector<std::string> out;
-  if (!fs.lstat(journal_dir)) return out;
-  for (const auto& name : fs.list_dir(journal_dir))
-    if (name != "LOCK") out.push_back(journal_dir + "/" + name);
-  return out;
-}
-
-Snapshot tree_without_journal(const MemoryFileSystem& fs, const std::string& root) {
-  Snapshot tree = fs.snapshot(root);
-  const std::string journal = root + "/.bpatch";
-  for (auto it = tree.begin(); it != tree.end();) {
-    if (it->first == journal || it->first.starts_with(journal + "/")) it = tree.erase(it);
-    else ++it;
-  }
-  return tree;
 }
 
 struct CrashExplorer::Impl {
@@ -214,7 +69,8 @@ struct CrashExplorer::Impl {
 
   void violation(const std::string& where, const std::string& what) {
     ++violation_count;
-    if (violations.size() < opt.max_violations_kept) violations.push_back({scenario, tx, where, what});
+    if (violations.size() < opt.max_violations_kept)
+      violations.push_back({scenario, tx, where, what});
     if (opt.stop_at_first_violation) stop = true;
   }
 
@@ -228,7 +84,9 @@ struct CrashExplorer::Impl {
     int match = -1;
     for (size_t i = 0; i < ex.allowed.size(); ++i)
       if (tree == ex.allowed[i]) match = static_cast<int>(i);
-    if (match < 0) problems += " not all-" + ex.names[0] + " nor all-" + ex.names[1] + ":" + describe_mismatch(tree, ex);
+    if (match < 0)
+      problems += " not all-" + ex.names[0] + " nor all-" + ex.names[1] + ":" +
+                  describe_mismatch(tree, ex.allowed, ex.names);
     if (!problems.empty()) {
       violation(where, shorten(problems, 600));
       return -1;
@@ -236,7 +94,8 @@ struct CrashExplorer::Impl {
     return match;
   }
 
-  void count_state(const MemoryFileSystem& fs, const std::string& root, const std::string& model, Key* key) {
+  void count_state(const MemoryFileSystem& fs, const std::string& root, const std::string& model,
+                   Key* key) {
     ++stats.images;
     *key = hash_state(fs, root);
     if (seen.insert(*key).second) {
@@ -248,13 +107,14 @@ struct CrashExplorer::Impl {
 
   // Recovers a copy of the image; checks the result, idempotence, and (below
   // nested_depth) every crash of that recovery. Returns the outcome or -1.
-  int explore(const MemoryFileSystem& image, const Expectation& ex, int depth, const std::string& where,
-              const std::string& model) {
+  int explore(const MemoryFileSystem& image, const Expectation& ex, int depth,
+              const std::string& where, const std::string& model) {
     if (stop) return -1;
     Key key;
     count_state(image, ex.root, model, &key);
     const auto memo_key = std::make_pair(ex.id, key);
-    if (auto it = memo.find(memo_key); it != memo.end() && it->second.second <= depth) return it->second.first;
+    if (auto it = memo.find(memo_key); it != memo.end() && it->second.second <= depth)
+      return it->second.first;
 
     auto fs = image.clone();
     fs->reset_trace();
@@ -291,7 +151,8 @@ struct CrashExplorer::Impl {
       // A recovery of another state may have passed through this very point.
       const Key point = hash_point(*points[j]);
       const auto point_key = std::make_tuple(ex.id, point, outcome, returned);
-      if (auto it = point_memo.find(point_key); it != point_memo.end() && it->second <= depth) continue;
+      if (auto it = point_memo.find(point_key); it != point_memo.end() && it->second <= depth)
+        continue;
       point_memo[point_key] = depth;
       ++stats.recovery_crash_points;
       size_t nest_budget = budget;
@@ -302,17 +163,18 @@ struct CrashExplorer::Impl {
         for_each_crash_image(*points[j], m.model, rng, max, [&](CrashImage& img) {
           ++stats.nested_images;
           if (stop) return;
-          const std::string at = where + " → recovery crashed after its op " + std::to_string(j + 1) + "/" +
-                                 std::to_string(points.size()) + " (" + ops[j] + "), " + m.name + " image " +
-                                 std::to_string(n++) + " [" + shorten(img.description, 160) + "]";
+          const std::string at = where + " → recovery crashed after its op " +
+                                 std::to_string(j + 1) + "/" + std::to_string(points.size()) +
+                                 " (" + ops[j] + "), " + m.name + " image " + std::to_string(n++) +
+                                 " [" + shorten(img.description, 160) + "]";
           if (returned) check_final(*img.fs, ex, outcome, at + " (recovery had returned)");
           const bool deeper = nest_budget > 0;
           const uint64_t before = stats.distinct_states;
           const int o = explore(*img.fs, ex, deeper ? depth + 1 : max_depth, at, m.name);
           if (deeper && stats.distinct_states > before) --nest_budget;
           if (o >= 0 && o != outcome)
-            violation(at, "the interrupted recovery ended all-" + ex.names[o] + " but the uninterrupted one all-" +
-                              ex.names[outcome]);
+            violation(at, "the interrupted recovery ended all-" + ex.names[o] +
+                              " but the uninterrupted one all-" + ex.names[outcome]);
         });
       }
     }
@@ -320,13 +182,16 @@ struct CrashExplorer::Impl {
   }
 
   // A state reached after a successful return: it must already be final.
-  void check_final(MemoryFileSystem& image, const Expectation& ex, int outcome, const std::string& where) {
+  void check_final(MemoryFileSystem& image, const Expectation& ex, int outcome,
+                   const std::string& where) {
     const int o = classify(image, ex, where + ", before any recovery");
     if (o >= 0 && o != outcome)
-      violation(where, "the state is all-" + ex.names[o] + " but all-" + ex.names[outcome] + " had returned");
+      violation(where, "the state is all-" + ex.names[o] + " but all-" + ex.names[outcome] +
+                           " had returned");
   }
 
-  Expectation expectation(const std::string& root, Snapshot a, Snapshot b, std::string na, std::string nb) {
+  Expectation expectation(const std::string& root, Snapshot a, Snapshot b, std::string na,
+                          std::string nb) {
     Expectation ex;
     ex.id = next_expectation_id++;
     ex.root = root;
@@ -361,7 +226,8 @@ struct CrashExplorer::Impl {
   }
 
   std::string point_name(size_t k, size_t n, const std::vector<std::string>& ops) {
-    return "crash after op " + std::to_string(k + 1) + "/" + std::to_string(n) + " (" + ops[k] + ")";
+    return "crash after op " + std::to_string(k + 1) + "/" + std::to_string(n) + " (" + ops[k] +
+           ")";
   }
 
   // Crashes `spec` at every operation, starting from `base`.
@@ -375,12 +241,13 @@ struct CrashExplorer::Impl {
       violation("uninterrupted run", "commit failed: " + error);
       return;
     }
-    const Expectation ex = expectation(root, old_tree, tree_without_journal(*fs, root), "old", "new");
+    const Expectation ex =
+        expectation(root, old_tree, tree_without_journal(*fs, root), "old", "new");
     for (const auto& m : opt.models) {
       size_t n = 0;
       for_each_crash_image(*fs, m.model, rng, m.max_images, [&](CrashImage& img) {
-        const std::string at = "after commit() returned, " + m.name + " image " + std::to_string(n++) + " [" +
-                               shorten(img.description, 160) + "]";
+        const std::string at = "after commit() returned, " + m.name + " image " +
+                               std::to_string(n++) + " [" + shorten(img.description, 160) + "]";
         check_final(*img.fs, ex, 1, at);
         explore(*img.fs, ex, max_depth, at, m.name);
       });
@@ -394,8 +261,8 @@ struct CrashExplorer::Impl {
           const bool nest = nest_budget > 0;
           const uint64_t before = stats.distinct_states;
           explore(*img.fs, ex, nest ? 0 : max_depth,
-                  point_name(k, points.size(), ops) + ", " + m.name + " image " + std::to_string(n++) + " [" +
-                      shorten(img.description, 160) + "]",
+                  point_name(k, points.size(), ops) + ", " + m.name + " image " +
+                      std::to_string(n++) + " [" + shorten(img.description, 160) + "]",
                   m.name);
           if (nest && stats.distinct_states > before) {
             --nest_budget;
@@ -417,7 +284,8 @@ struct CrashExplorer::Impl {
       auto fs = (o == 0 ? next_old_base : next_new_base)->clone();
       std::string error;
       if (!run_tx(*fs, ex.root, *next, nullptr, nullptr, &error)) {
-        violation("uninterrupted run of " + next->name + " on all-" + ex.names[o], "commit failed: " + error);
+        violation("uninterrupted run of " + next->name + " on all-" + ex.names[o],
+                  "commit failed: " + error);
         return;
       }
       after[o] = tree_without_journal(*fs, ex.root);
@@ -431,8 +299,8 @@ struct CrashExplorer::Impl {
         for_each_crash_image(*points[k], m.model, rng, m.max_images, [&](CrashImage& img) {
           if (stop) return;
           const std::string at = point_name(k, points.size(), ops) + ", " + m.name + " image " +
-                                 std::to_string(n++) + " [" + shorten(img.description, 120) + "], then " +
-                                 next->name;
+                                 std::to_string(n++) + " [" + shorten(img.description, 120) +
+                                 "], then " + next->name;
           const int o = explore(*img.fs, ex, max_depth, at, m.name);
           if (o < 0) return;
           auto fs = img.fs->clone();
@@ -449,12 +317,14 @@ struct CrashExplorer::Impl {
             ++stats.crash_points;
             for (const auto& nm : opt.next_tx_crash_models) {
               size_t nn = 0;
-              for_each_crash_image(*next_points[j], nm.model, rng, nm.max_images, [&](CrashImage& nimg) {
-                explore(*nimg.fs, next_ex[o], std::max(0, max_depth - 1),
-                        at + " " + point_name(j, next_points.size(), next_ops) + ", " + nm.name + " image " +
-                            std::to_string(nn++) + " [" + shorten(nimg.description, 120) + "]",
-                        nm.name);
-              });
+              for_each_crash_image(
+                  *next_points[j], nm.model, rng, nm.max_images, [&](CrashImage& nimg) {
+                    explore(*nimg.fs, next_ex[o], std::max(0, max_depth - 1),
+                            at + " " + point_name(j, next_points.size(), next_ops) + ", " +
+                                nm.name + " image " + std::to_string(nn++) + " [" +
+                                shorten(nimg.description, 120) + "]",
+                            nm.name);
+                  });
             }
           }
         });
@@ -474,7 +344,9 @@ struct CrashExplorer::Impl {
     scenario = sc.name;
     max_depth = std::min(opt.nested_depth, sc.max_nested_depth + (opt.deep ? 1 : 0));
     budget = std::min(opt.nested_states_per_point,
-                      sc.nested_states_per_point == SIZE_MAX ? SIZE_MAX : sc.nested_states_per_point * (opt.deep ? 4 : 1));
+                      sc.nested_states_per_point == SIZE_MAX
+                          ? SIZE_MAX
+                          : sc.nested_states_per_point * (opt.deep ? 4 : 1));
     auto base = std::make_unique<MemoryFileSystem>();
     if (sc.setup) sc.setup(*base);
     base->sync_all();
@@ -507,7 +379,8 @@ struct CrashExplorer::Impl {
   std::unique_ptr<MemoryFileSystem> done_base;
 };
 
-CrashExplorer::CrashExplorer(ExplorerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+CrashExplorer::CrashExplorer(ExplorerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
 CrashExplorer::~CrashExplorer() = default;
 void CrashExplorer::run(const Scenario& scenario) { impl_->run(scenario); }
 const ExplorerStats& CrashExplorer::stats() const { return impl_->stats; }

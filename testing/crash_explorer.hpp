@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "bpatch/transaction.hpp"
+#include "testing/crash_checks.hpp"
 #include "testing/crash_states.hpp"
 #include "testing/memory_file_system.hpp"
 
@@ -51,9 +52,9 @@ struct TxSpec {
 
 struct Scenario {
   std::string name;
-  std::string root = "/r";                         // the transactions' root; journal ROOT/.bpatch
-  std::function<void(MemoryFileSystem&)> setup;    // the initial tree (made durable after)
-  std::vector<TxSpec> txs;                         // run in order
+  std::string root = "/r";                       // the transactions' root; journal ROOT/.bpatch
+  std::function<void(MemoryFileSystem&)> setup;  // the initial tree (made durable after)
+  std::vector<TxSpec> txs;                       // run in order
   // Limits for big transactions, whose recoveries have many crash points
   // each with many images (BPATCH_CRASH_DEEP raises them: depth + 1, budget × 4).
   int max_nested_depth = 1 << 20;
@@ -74,9 +75,9 @@ struct ExplorerOptions {
   // itself crashed for the first this many new states only; the others get
   // recovery and the checks. Scenario limits apply too.
   size_t nested_states_per_point = SIZE_MAX;
-  bool deep = false;  // raise the scenarios' limits
-  std::vector<NamedModel> next_tx_models;       // images a following transaction starts from
-  std::vector<NamedModel> next_tx_crash_models; // crash points of that following transaction
+  bool deep = false;                             // raise the scenarios' limits
+  std::vector<NamedModel> next_tx_models;        // images a following transaction starts from
+  std::vector<NamedModel> next_tx_crash_models;  // crash points of that following transaction
   uint64_t seed = 1;
   // Skip the fsync at these call sites (commit and recovery): the mutation test.
   std::function<bool(std::string_view site)> skip_sync;
@@ -98,14 +99,14 @@ struct Violation {
 struct ExplorerStats {
   std::map<std::string, uint64_t> distinct_per_model;  // states first seen under that model
   std::map<std::string, uint64_t> produced_per_model;  // distinct states each model produced
-  uint64_t states_nested = 0;     // transaction crash states whose recovery was crashed too
-  uint64_t distinct_states = 0;   // all distinct states explored (union)
-  uint64_t images = 0;            // images visited, duplicates included
-  uint64_t nested_images = 0;     // of which made at recovery's crash points
-  uint64_t crash_points = 0;      // transaction operations crashed after
+  uint64_t states_nested = 0;    // transaction crash states whose recovery was crashed too
+  uint64_t distinct_states = 0;  // all distinct states explored (union)
+  uint64_t images = 0;           // images visited, duplicates included
+  uint64_t nested_images = 0;    // of which made at recovery's crash points
+  uint64_t crash_points = 0;     // transaction operations crashed after
   uint64_t recovery_crash_points = 0;
-  uint64_t recoveries = 0;        // recovery runs
-  uint64_t transactions = 0;      // commit() runs
+  uint64_t recoveries = 0;    // recovery runs
+  uint64_t transactions = 0;  // commit() runs
 };
 
 class CrashExplorer {
@@ -124,22 +125,5 @@ class CrashExplorer {
  private:
   std::unique_ptr<Impl> impl_;
 };
-
-// The transaction options the explorer uses (threads = 1, root, skip hook).
-TransactionOptions explorer_tx_options(const std::string& root,
-                                       std::function<bool(std::string_view)> skip_sync);
-
-// Recovery as `bpatch::recover` runs it, with the sync hook: nothing when the
-// journal does not exist, else open, lock and recover.
-void recover_with(FileSystem& fs, const std::string& journal_dir,
-                  const std::function<bool(std::string_view)>& skip_sync);
-
-// Shadow files (`.NAME.bpatch-TXID`) anywhere under dir.
-std::vector<std::string> find_shadows(MemoryFileSystem& fs, const std::string& dir);
-// Journal records (anything but LOCK) in the journal directory.
-std::vector<std::string> find_records(MemoryFileSystem& fs, const std::string& journal_dir);
-
-// The tree under root without the journal subtree.
-Snapshot tree_without_journal(const MemoryFileSystem& fs, const std::string& root);
 
 }  // namespace bpatch::testing

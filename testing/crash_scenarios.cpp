@@ -33,7 +33,8 @@ std::string real_bsdiff(const std::string& old_content, const std::string& new_c
 
 // Text-like bytes, so that bsdiff finds matches.
 std::string words(size_t n, uint32_t seed) {
-  static const char* vocab[] = {"alpha ", "beta ", "gamma ", "delta\n", "epsilon ", "zeta ", "eta\n", "theta "};
+  static const char* vocab[] = {"alpha ",   "beta ", "gamma ", "delta\n",
+                                "epsilon ", "zeta ", "eta\n",  "theta "};
   std::mt19937 rng(seed);
   std::string out;
   while (out.size() < n) out += vocab[rng() % 8];
@@ -132,7 +133,8 @@ ScenarioSet standard_scenarios() {
       fs.write_file("/r/a/x", x);
     };
     s.txs.push_back({"grow", {edit_change("a/x", {insert_op(10, ins), append_op(tail)})}});
-    s.txs.push_back({"keep+put", {edit_change("a/x", {write_op(5, "HELLO")}), put_change("a/y", y)}});
+    s.txs.push_back(
+        {"keep+put", {edit_change("a/x", {write_op(5, "HELLO")}), put_change("a/y", y)}});
     set.expected_after_first.push_back({{"/r/a/x", x.substr(0, 10) + ins + x.substr(10) + tail}});
     set.scenarios.push_back(std::move(s));
   }
@@ -150,8 +152,9 @@ ScenarioSet standard_scenarios() {
       fs.write_file("/r/b/f2", f2);
       fs.write_file("/p/f2.bps", bps);
     };
-    s.txs.push_back(
-        {"shrink+bps", {edit_change("a/f1", {erase_op(200, 100), truncate_op(1200)}), delta_change("b/f2", "/p/f2.bps")}});
+    s.txs.push_back({"shrink+bps",
+                     {edit_change("a/f1", {erase_op(200, 100), truncate_op(1200)}),
+                      delta_change("b/f2", "/p/f2.bps")}});
     s.txs.push_back({"remove+put", {remove_change("b/f2"), put_change("a/f1", rnd(500, 8))}});
     set.expected_after_first.push_back(
         {{"/r/a/f1", (f1.substr(0, 200) + f1.substr(300)).substr(0, 1200)}, {"/r/b/f2", f2_new}});
@@ -173,9 +176,13 @@ ScenarioSet standard_scenarios() {
       fs.write_file("/p/top.ips", ips);
     };
     s.txs.push_back({"put-newdir+remove+ips",
-                     {put_change("n/m/new.dat", fresh, 0600), remove_change("c/gone"), delta_change("top.bin", "/p/top.ips")}});
-    s.txs.push_back({"put-again+edit", {put_change("n/m/new.dat", rnd(400, 12)), edit_change("top.bin", {fill_op(0, 64, 0xee)})}});
-    set.expected_after_first.push_back({{"/r/n/m/new.dat", fresh}, {"/r/c/gone", std::nullopt}, {"/r/top.bin", top_new}});
+                     {put_change("n/m/new.dat", fresh, 0600), remove_change("c/gone"),
+                      delta_change("top.bin", "/p/top.ips")}});
+    s.txs.push_back({"put-again+edit",
+                     {put_change("n/m/new.dat", rnd(400, 12)),
+                      edit_change("top.bin", {fill_op(0, 64, 0xee)})}});
+    set.expected_after_first.push_back(
+        {{"/r/n/m/new.dat", fresh}, {"/r/c/gone", std::nullopt}, {"/r/top.bin", top_new}});
     set.scenarios.push_back(std::move(s));
   }
   {  // Eight files in six directories, every op.
@@ -185,9 +192,10 @@ ScenarioSet standard_scenarios() {
     const std::string runs_new = read_file(source_dir() + "/fixtures/vectors/runs/new.bin");
     const std::string flips = read_file(source_dir() + "/fixtures/vectors/runs/flips.bps");
     const std::string bs = words(3000, 21);
-    std::string bs_new = bs.substr(0, 1000) + "INSERTED TEXT\n" + bs.substr(1000, 1500) + words(400, 22);
-    const std::string bs_patch = set.with_bsdiff ? real_bsdiff(bs, bs_new)
-                                                 : text(diff_bps(bytes_of(bs), bytes_of(bs_new)));
+    std::string bs_new =
+        bs.substr(0, 1000) + "INSERTED TEXT\n" + bs.substr(1000, 1500) + words(400, 22);
+    const std::string bs_patch =
+        set.with_bsdiff ? real_bsdiff(bs, bs_new) : text(diff_bps(bytes_of(bs), bytes_of(bs_new)));
     Scenario s;
     s.name = "8 files";
     s.setup = [=](MemoryFileSystem& fs) {
@@ -202,12 +210,13 @@ ScenarioSet standard_scenarios() {
       fs.write_file("/p/runs.bps", flips);
       fs.write_file("/p/bs.patch", bs_patch);
     };
-    s.txs.push_back({"every op",
-                     {edit_change("d1/e1", {insert_op(0, "HEAD"), append_op(g)}),
-                      edit_change("d1/e2", {erase_op(100, 900)}),
-                      edit_change("d2/e3", {write_op(700, "same-size!"), fill_op(10, 20, 0)}),
-                      put_change("d3/new1", n1, 0755), put_change("d4/new2", n2), remove_change("d2/old"),
-                      delta_change("d5/rom.bin", "/p/runs.bps"), delta_change("d5/bs.txt", "/p/bs.patch")}});
+    s.txs.push_back(
+        {"every op",
+         {edit_change("d1/e1", {insert_op(0, "HEAD"), append_op(g)}),
+          edit_change("d1/e2", {erase_op(100, 900)}),
+          edit_change("d2/e3", {write_op(700, "same-size!"), fill_op(10, 20, 0)}),
+          put_change("d3/new1", n1, 0755), put_change("d4/new2", n2), remove_change("d2/old"),
+          delta_change("d5/rom.bin", "/p/runs.bps"), delta_change("d5/bs.txt", "/p/bs.patch")}});
     std::string e3_new = e3;
     e3_new.replace(700, 10, "same-size!");
     e3_new.replace(10, 20, std::string(20, '\0'));
@@ -253,7 +262,9 @@ ScenarioSet standard_scenarios() {
       expect["/r/" + name] = std::nullopt;
     }
     for (int i = 0; i < 6; ++i) {  // puts: over existing files, new in m3, new in a new directory
-      const std::string name = i < 2 ? "m3/p" + std::to_string(i) : i < 4 ? "m3/q" + std::to_string(i) : "m5/new/n" + std::to_string(i);
+      const std::string name = i < 2   ? "m3/p" + std::to_string(i)
+                               : i < 4 ? "m3/q" + std::to_string(i)
+                                       : "m5/new/n" + std::to_string(i);
       if (i < 2) initial["/r/" + name] = rnd(120, seed++);
       const std::string content = rnd(250, seed++);
       tx.changes.push_back(put_change(name, content));

@@ -32,7 +32,8 @@ std::map<std::string, std::string> normalized(const MemoryFileSystem& fs, const 
   std::map<std::string, std::string> out;
   for (const auto& [path, node] : tree_without_journal(fs, root)) {
     std::string p = path;
-    if (const auto at = p.find(".bpatch-"); at != std::string::npos) p = p.substr(0, at) + ".bpatch-TXID";
+    if (const auto at = p.find(".bpatch-"); at != std::string::npos)
+      p = p.substr(0, at) + ".bpatch-TXID";
     out[p] = node.content + "/" + std::to_string(node.mode);
   }
   return out;
@@ -63,8 +64,10 @@ TEST_CASE("the explored transactions produce independently computed contents", "
     CHECK(syncfs == (s.txs[0].changes.size() >= 32 ? 1u : 0u));
     for (const auto& [path, content] : set.expected_after_first[i]) {
       INFO(path);
-      if (content) CHECK(fs.read_file(path) == *content);
-      else CHECK_FALSE(fs.exists(path));
+      if (content)
+        CHECK(fs.read_file(path) == *content);
+      else
+        CHECK_FALSE(fs.exists(path));
     }
     CHECK(find_shadows(fs, s.root).empty());
     CHECK(find_records(fs, s.root + "/.bpatch").empty());
@@ -112,7 +115,8 @@ TEST_CASE("a hook's copy after op k is the state crash_after(k) freezes", "[cras
     INFO("k = " << k);
     CHECK(crashed->crashed());
     const auto got = kinds(crashed->trace());
-    const auto want = kinds(std::vector<TraceOp>(trace.begin(), trace.begin() + static_cast<long>(k)));
+    const auto want =
+        kinds(std::vector<TraceOp>(trace.begin(), trace.begin() + static_cast<long>(k)));
     CHECK(got == want);
     // The same tree and the same unsynced operations, so the same crash
     // images (up to the txid in names).
@@ -121,7 +125,8 @@ TEST_CASE("a hook's copy after op k is the state crash_after(k) freezes", "[cras
   }
 }
 
-TEST_CASE("every crash state of every transaction recovers all-old or all-new", "[crashexplorer][crash]") {
+TEST_CASE("every crash state of every transaction recovers all-old or all-new",
+          "[crashexplorer][crash]") {
   const auto start = std::chrono::steady_clock::now();
   const ScenarioSet set = standard_scenarios();
   CrashExplorer explorer(ExplorerOptions::standard(deep()));
@@ -133,19 +138,25 @@ TEST_CASE("every crash state of every transaction recovers all-old or all-new", 
     explorer.run(s);
     std::cout << "crash explorer: " << s.name << ": " << explorer.stats().distinct_states - before
               << " new distinct states in "
-              << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s" << std::endl;
+              << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+              << " s" << std::endl;
   }
   const auto& st = explorer.stats();
-  std::cout << "crash explorer" << (deep() ? " (deep)" : "") << (set.with_bsdiff ? ", with bsdiff" : "")
-            << ": " << st.distinct_states << " distinct crash states (" << st.images << " images, " << st.nested_images << " of them in recovery) from "
-            << st.crash_points << " transaction crash points and " << st.recovery_crash_points
-            << " recovery crash points; " << st.recoveries << " recoveries, " << st.transactions
-            << " commits, " << explorer.violation_count() << " violations, "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
+  std::cout << "crash explorer" << (deep() ? " (deep)" : "")
+            << (set.with_bsdiff ? ", with bsdiff" : "") << ": " << st.distinct_states
+            << " distinct crash states (" << st.images << " images, " << st.nested_images
+            << " of them in recovery) from " << st.crash_points << " transaction crash points and "
+            << st.recovery_crash_points << " recovery crash points; " << st.recoveries
+            << " recoveries, " << st.transactions << " commits, " << explorer.violation_count()
+            << " violations, "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s\n";
   for (const auto& [model, n] : st.produced_per_model)
-    std::cout << "  " << model << ": " << n << " distinct states, " << (st.distinct_per_model.count(model) ? st.distinct_per_model.at(model) : 0)
+    std::cout << "  " << model << ": " << n << " distinct states, "
+              << (st.distinct_per_model.count(model) ? st.distinct_per_model.at(model) : 0)
               << " first seen under it\n";
-  std::cout << "  transaction crash states whose recovery was crashed too (nested): " << st.states_nested << "\n";
+  std::cout << "  transaction crash states whose recovery was crashed too (nested): "
+            << st.states_nested << "\n";
   for (const auto& v : explorer.violations()) UNSCOPED_INFO(v.to_string());
   CHECK(explorer.violation_count() == 0);
   if (!only) CHECK(st.distinct_states >= 100000);

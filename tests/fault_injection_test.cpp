@@ -34,7 +34,8 @@ const int kErrnos[] = {EIO, ENOSPC, EACCES, EROFS, EXDEV};
 struct Counts {
   uint64_t runs = 0, before = 0, after = 0, at_rename = 0, absorbed = 0, power_cuts = 0;
   uint64_t recovery_runs = 0, recovery_failed = 0;
-  std::map<std::string, uint64_t> leftovers_before_recover;  // op kind → runs leaving a shadow/record
+  std::map<std::string, uint64_t>
+      leftovers_before_recover;  // op kind → runs leaving a shadow/record
 };
 
 std::unique_ptr<MemoryFileSystem> make_base(const Scenario& s) {
@@ -55,7 +56,8 @@ bool has_leftovers(MemoryFileSystem& fs, const Scenario& s) {
 }
 
 // "old", "new" or a description of what is wrong.
-std::string outcome(MemoryFileSystem& fs, const Scenario& s, const Snapshot& old_tree, const Snapshot& new_tree) {
+std::string outcome(MemoryFileSystem& fs, const Scenario& s, const Snapshot& old_tree,
+                    const Snapshot& new_tree) {
   std::string problems;
   for (const auto& p : find_shadows(fs, s.root)) problems += " shadow " + p;
   for (const auto& p : find_records(fs, s.root + "/.bpatch")) problems += " record " + p;
@@ -97,8 +99,8 @@ TEST_CASE("an injected error at any call of commit() leaves all-old, or all-new 
     for (size_t op = 0; op < kFsOpCount; ++op) {
       for (uint64_t nth = 1; nth <= calls[op]; ++nth) {
         for (const int err : kErrnos) {
-          const std::string what = s.name + ": " + fs_op_name(static_cast<FsOp>(op)) + " #" + std::to_string(nth) +
-                                   " fails with " + std::to_string(err);
+          const std::string what = s.name + ": " + fs_op_name(static_cast<FsOp>(op)) + " #" +
+                                   std::to_string(nth) + " fails with " + std::to_string(err);
           INFO(what);
           ++n.runs;
           auto mem = base->clone();
@@ -121,7 +123,8 @@ TEST_CASE("an injected error at any call of commit() leaves all-old, or all-new 
             if (t.kind == TraceOp::Kind::rename && t.path2.starts_with(journal + "/manifest-") &&
                 !t.path2.ends_with(".tmp"))
               committed = true;
-          rename_failed = static_cast<FsOp>(op) == FsOp::rename && fs.faults_injected() && !committed;
+          rename_failed =
+              static_cast<FsOp>(op) == FsOp::rename && fs.faults_injected() && !committed;
           INFO(message);
           if (result == ok) {
             ++n.absorbed;  // a call whose failure bpatch may and did work around
@@ -132,7 +135,8 @@ TEST_CASE("an injected error at any call of commit() leaves all-old, or all-new 
             ++n.before;
             CHECK_FALSE(committed);
             CHECK(without_shadows(*mem, s) == old_tree);
-            if (has_leftovers(*mem, s)) ++n.leftovers_before_recover[fs_op_name(static_cast<FsOp>(op))];
+            if (has_leftovers(*mem, s))
+              ++n.leftovers_before_recover[fs_op_name(static_cast<FsOp>(op))];
           } else if (committed) {
             ++n.after;
           } else {
@@ -146,8 +150,10 @@ TEST_CASE("an injected error at any call of commit() leaves all-old, or all-new 
               ++n.power_cuts;
               recover_with(*image.fs, journal, nullptr);
               const std::string got = outcome(*image.fs, s, old_tree, new_tree);
-              if (result == failed) CHECK(got == "old");
-              else CHECK((got == "old" || got == "new"));
+              if (result == failed)
+                CHECK(got == "old");
+              else
+                CHECK((got == "old" || got == "new"));
             });
           }
           // No power cut: recover() on the very state.
@@ -157,13 +163,16 @@ TEST_CASE("an injected error at any call of commit() leaves all-old, or all-new 
       }
     }
   }
-  std::cout << "fault injection (commit): " << n.runs << " runs: " << n.before << " failed before the commit point, "
-            << n.after << " after it (IncompleteCommit), " << n.at_rename
-            << " at the manifest rename itself (IncompleteCommit, rolled back), " << n.absorbed
-            << " absorbed (commit succeeded); " << n.power_cuts << " power cuts after a failure; "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
+  std::cout << "fault injection (commit): " << n.runs << " runs: " << n.before
+            << " failed before the commit point, " << n.after << " after it (IncompleteCommit), "
+            << n.at_rename << " at the manifest rename itself (IncompleteCommit, rolled back), "
+            << n.absorbed << " absorbed (commit succeeded); " << n.power_cuts
+            << " power cuts after a failure; "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s\n";
   for (const auto& [op, count] : n.leftovers_before_recover)
-    std::cout << "  failing " << op << ": " << count << " run(s) left a shadow or record until recover()\n";
+    std::cout << "  failing " << op << ": " << count
+              << " run(s) left a shadow or record until recover()\n";
   std::cout.flush();
 }
 
@@ -197,8 +206,9 @@ TEST_CASE("an injected error at any call of recovery leaves a state a second rec
       for (size_t op = 0; op < kFsOpCount; ++op) {
         for (uint64_t nth = 1; nth <= calls[op]; ++nth) {
           for (const int err : kErrnos) {
-            INFO(s.name << ": crash after op " << k + 1 << ", recovery's " << fs_op_name(static_cast<FsOp>(op))
-                        << " #" << nth << " fails with " << err);
+            INFO(s.name << ": crash after op " << k + 1 << ", recovery's "
+                        << fs_op_name(static_cast<FsOp>(op)) << " #" << nth << " fails with "
+                        << err);
             ++n.recovery_runs;
             auto img = states[k]->clone();
             FaultFileSystem fs(*img);
@@ -221,7 +231,8 @@ TEST_CASE("an injected error at any call of recovery leaves a state a second rec
   }
   std::cout << "fault injection (recovery): " << n.recovery_runs << " runs, " << n.recovery_failed
             << " of them failed and were recovered again; "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s" << std::endl;
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s" << std::endl;
 }
 
 // transaction.hpp promises that a commit() throwing Error leaves "no shadow or
@@ -230,7 +241,8 @@ TEST_CASE("an injected error at any call of recovery leaves a state a second rec
 // the intent and its "intent.dir" sync), so a failure there leaves the intent
 // record until the next recover()/commit(). Harmless for the data (it lists
 // no shadow that exists; recovery deletes it), but the contract says none.
-TEST_CASE("a commit that fails while writing its intent leaves no record behind", "[faultinjection]") {
+TEST_CASE("a commit that fails while writing its intent leaves no record behind",
+          "[faultinjection]") {
   const ScenarioSet set = standard_scenarios();
   const Scenario& s = set.scenarios[0];
   struct Case {

@@ -42,16 +42,19 @@ bool strace_works() {
 bool have_bsdiff() { return std::system("command -v bsdiff >/dev/null 2>&1") == 0; }
 
 // The system calls that change files, directories or locks.
-const std::vector<std::string> kMutating = {"openat", "open", "creat", "write", "pwrite64", "pwritev",
-                                            "fsync", "fdatasync", "syncfs", "sync_file_range", "rename",
-                                            "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
-                                            "rmdir", "fchmod", "fchmodat", "fchown", "fchownat", "ftruncate",
-                                            "fallocate", "copy_file_range", "ioctl", "flock", "link", "linkat"};
+const std::vector<std::string> kMutating = {
+    "openat",  "open",     "creat",     "write",     "pwrite64",
+    "pwritev", "fsync",    "fdatasync", "syncfs",    "sync_file_range",
+    "rename",  "renameat", "renameat2", "unlink",    "unlinkat",
+    "mkdir",   "mkdirat",  "rmdir",     "fchmod",    "fchmodat",
+    "fchown",  "fchownat", "ftruncate", "fallocate", "copy_file_range",
+    "ioctl",   "flock",    "link",      "linkat"};
 
 // The workload: ROOT with a/x, b/y, c/gone; a patch and the script beside it.
 void make_workload(const std::string& dir) {
   std::mt19937_64 rng(42);
-  const std::string x = random_bytes(rng, 3000), y = random_bytes(rng, 2000), gone = random_bytes(rng, 1000);
+  const std::string x = random_bytes(rng, 3000), y = random_bytes(rng, 2000),
+                    gone = random_bytes(rng, 1000);
   write_file(dir + "/root/a/x", x);
   write_file(dir + "/root/b/y", y);
   write_file(dir + "/root/c/gone", gone);
@@ -65,9 +68,10 @@ void make_workload(const std::string& dir) {
   } else {
     delta = "edit b/y\n  write 500 hex:4e4e4e4e\n";
   }
-  write_file(dir + "/s.bpatch", "bpatch 1\nedit a/x\n  write 0x10 hex:deadbeef\n  append hex:0a0b0c\n"
-                                "put newdir/sub/n.dat hex:00112233445566778899\nremove c/gone\n" +
-                                    delta);
+  write_file(dir + "/s.bpatch",
+             "bpatch 1\nedit a/x\n  write 0x10 hex:deadbeef\n  append hex:0a0b0c\n"
+             "put newdir/sub/n.dat hex:00112233445566778899\nremove c/gone\n" +
+                 delta);
 }
 
 // The tree under ROOT without the journal; records and shadows listed apart.
@@ -117,13 +121,15 @@ std::vector<std::string> recover_argv(const std::string& dir) {
 }
 
 std::vector<std::string> under_strace(const std::string& inject, std::vector<std::string> argv) {
-  std::vector<std::string> out = {"strace", "-f", "-qq", "-o", "/dev/null", "-e", "inject=" + inject};
+  std::vector<std::string> out = {"strace",          "-f", "-qq", "-o", "/dev/null", "-e",
+                                  "inject=" + inject};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
 }
 
 // Calls per mutating system call in an uninterrupted run of argv.
-std::map<std::string, int> count_calls(const std::vector<std::string>& argv, const std::string& out_file) {
+std::map<std::string, int> count_calls(const std::vector<std::string>& argv,
+                                       const std::string& out_file) {
   std::vector<std::string> cmd = {"strace", "-f", "-qq", "-c", "-o", out_file};
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   const auto r = run(cmd);
@@ -138,7 +144,8 @@ std::map<std::string, int> count_calls(const std::vector<std::string>& argv, con
     if (w.size() < 5 || w[0].find('.') == std::string::npos) continue;
     // % time, seconds, usecs/call, calls, [errors,] syscall
     const std::string name = w.back();
-    if (std::find(kMutating.begin(), kMutating.end(), name) != kMutating.end()) counts[name] = std::stoi(w[3]);
+    if (std::find(kMutating.begin(), kMutating.end(), name) != kMutating.end())
+      counts[name] = std::stoi(w[3]);
   }
   return counts;
 }
@@ -146,7 +153,8 @@ std::map<std::string, int> count_calls(const std::vector<std::string>& argv, con
 // A killed process (no power cut) leaves complete files: the transaction is
 // committed exactly when its manifest has its final name. With no record
 // left, the tree must already be all-old or all-new.
-std::string expected_after_recovery(const std::string& root, const Tree& old_tree, const Tree& new_tree) {
+std::string expected_after_recovery(const std::string& root, const Tree& old_tree,
+                                    const Tree& new_tree) {
   const State s = state_of(root);
   if (s.records.empty()) return outcome(root, old_tree, new_tree);
   for (const auto& r : s.records)
@@ -199,7 +207,8 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
         // Not killed when the calls were spread over threads (strace counts per thread).
         if (r.exit_code != -9) CHECK(r.exit_code == 0);
         ++kills;
-        const std::string want = r.exit_code == 0 ? "new" : expected_after_recovery(dir / "root", old_tree, new_tree);
+        const std::string want =
+            r.exit_code == 0 ? "new" : expected_after_recovery(dir / "root", old_tree, new_tree);
         const auto rec = run(recover_argv(dir.path()));
         CHECK(rec.exit_code == 0);
         const std::string got = outcome(dir / "root", old_tree, new_tree);
@@ -219,7 +228,8 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
             run(under_strace(kill, apply_argv(dir.path())));
             if (state_of(dir / "root").records.empty()) break;  // nothing for recover to do
             const std::string want = expected_after_recovery(dir / "root", old_tree, new_tree);
-            run(under_strace(rcall + ":signal=KILL:when=" + std::to_string(m), recover_argv(dir.path())));
+            run(under_strace(rcall + ":signal=KILL:when=" + std::to_string(m),
+                             recover_argv(dir.path())));
             ++recover_kills;
             REQUIRE(run(recover_argv(dir.path())).exit_code == 0);
             CHECK(outcome(dir / "root", old_tree, new_tree) == want);
@@ -231,7 +241,8 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
         INFO(err << " at " << at);
         TempDir dir;
         make_workload(dir.path());
-        const auto r = run(under_strace(call + ":error=" + err + ":when=" + std::to_string(nth), apply_argv(dir.path())));
+        const auto r = run(under_strace(call + ":error=" + err + ":when=" + std::to_string(nth),
+                                        apply_argv(dir.path())));
         ++error_runs;
         ++exits[r.exit_code];
         INFO("exit " << r.exit_code << ": " << r.err);
@@ -245,8 +256,10 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
           const bool at_commit_rename = call == "rename" && nth == 1;
           REQUIRE(run(recover_argv(dir.path())).exit_code == 0);
           const std::string got = outcome(dir / "root", old_tree, new_tree);
-          if (at_commit_rename && got == "old") ++exit3_rolled_back;
-          else CHECK(got == "new");
+          if (at_commit_rename && got == "old")
+            ++exit3_rolled_back;
+          else
+            CHECK(got == "new");
         } else {
           // 1 from bpatch; 127 when the loader could not open a library.
           CHECK((r.exit_code == 1 || r.exit_code == 127));
@@ -262,12 +275,13 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
   }
   std::cout << "strace: calls in an uninterrupted apply:";
   for (const auto& [call, count] : counts) std::cout << " " << call << "=" << count;
-  std::cout << "\nstrace: " << kills << " SIGKILLs (" << killed_old << " recovered all-old, " << killed_new
-            << " all-new), " << recover_kills << " SIGKILLs of recover, " << error_runs
-            << " EIO/ENOSPC runs (exit status:";
+  std::cout << "\nstrace: " << kills << " SIGKILLs (" << killed_old << " recovered all-old, "
+            << killed_new << " all-new), " << recover_kills << " SIGKILLs of recover, "
+            << error_runs << " EIO/ENOSPC runs (exit status:";
   for (const auto& [code, n] : exits) std::cout << " " << code << "×" << n;
-  std::cout << "; " << leftovers_before_recover << " failed runs left a record or shadow until recover; "
-            << exit3_rolled_back << " exit-3 runs (failed manifest rename) rolled back by recover); "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s"
-            << std::endl;
+  std::cout << "; " << leftovers_before_recover
+            << " failed runs left a record or shadow until recover; " << exit3_rolled_back
+            << " exit-3 runs (failed manifest rename) rolled back by recover); "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s" << std::endl;
 }

@@ -23,8 +23,9 @@ using namespace bpatch::testing;
 namespace {
 
 const std::vector<std::string> kSites = {
-    "journal.parent", "intent.file", "intent.dir", "shadow.file", "shadow.batch", "shadow.dir",
-    "manifest.file",  "manifest.commit",    "recover.replay.dir", "recover.records", "recover.rollback.dir"};
+    "journal.parent",     "intent.file",     "intent.dir",          "shadow.file",
+    "shadow.batch",       "shadow.dir",      "manifest.file",       "manifest.commit",
+    "recover.replay.dir", "recover.records", "recover.rollback.dir"};
 
 // Every site name passed to sync_file/sync_dir/write_synced_file in src/.
 std::set<std::string> sites_in_source() {
@@ -34,7 +35,8 @@ std::set<std::string> sites_in_source() {
     if (!entry.is_regular_file()) continue;
     const std::string text = read_file(entry.path().string());
     if (text.find("sync") == std::string::npos) continue;
-    for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it) out.insert((*it)[1]);
+    for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it)
+      out.insert((*it)[1]);
   }
   return out;
 }
@@ -45,7 +47,8 @@ TEST_CASE("the mutation test covers every sync call site in src/", "[syncmutatio
   CHECK(sites_in_source() == std::set<std::string>(kSites.begin(), kSites.end()));
 }
 
-TEST_CASE("skipping any one fsync lets the crash explorer find a broken state", "[syncmutation][crash]") {
+TEST_CASE("skipping any one fsync lets the crash explorer find a broken state",
+          "[syncmutation][crash]") {
   const auto start = std::chrono::steady_clock::now();
   const ScenarioSet set = standard_scenarios();
   std::vector<std::string> unproven;
@@ -60,8 +63,10 @@ TEST_CASE("skipping any one fsync lets the crash explorer find a broken state", 
       if (explorer.stopped()) break;
       explorer.run(s);
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << "  " << site << " (" << explorer.stats().distinct_states << " states, " << secs << " s): ";
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << "  " << site << " (" << explorer.stats().distinct_states << " states, " << secs
+              << " s): ";
     if (explorer.violations().empty()) {
       std::cout << "NO VIOLATION FOUND\n";
       unproven.push_back(site);
@@ -70,8 +75,8 @@ TEST_CASE("skipping any one fsync lets the crash explorer find a broken state", 
     }
   }
   std::cout << "sync mutation: "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s"
-            << std::endl;
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s" << std::endl;
   INFO("sites whose fsync the explorer could not prove necessary:");
   for (const auto& s : unproven) UNSCOPED_INFO(s);
   CHECK(unproven.empty());
