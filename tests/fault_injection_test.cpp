@@ -83,82 +83,89 @@ TEST_CASE("an injected error at any call of commit() leaves all-old, or all-new 
   const ScenarioSet set = standard_scenarios();
   Counts n;
   for (const auto& s : set.scenarios) {
-    const auto base = make_base(s);
-    const Snapshot old_tree = tree_without_journal(*base, s.root);
-    std::array<uint64_t, kFsOpCount> calls{};
-    Snapshot new_tree;
-    {
-      auto mem = base->clone();
-      FaultFileSystem counting(*mem);
-      commit(counting, s, 0);
-      calls = counting.all_calls();
-      new_tree = tree_without_journal(*mem, s.root);
-    }
-    const std::string journal = s.root + "/.bpatch";
-    Rng rng(7);
-    for (size_t op = 0; op < kFsOpCount; ++op) {
-      for (uint64_t nth = 1; nth <= calls[op]; ++nth) {
-        for (const int err : kErrnos) {
-          const std::string what = s.name + ": " + fs_op_name(static_cast<FsOp>(op)) + " #" +
-                                   std::to_string(nth) + " fails with " + std::to_string(err);
-          INFO(what);
-          ++n.runs;
-          auto mem = base->clone();
-          mem->reset_trace();
-          FaultFileSystem fs(*mem);
-          fs.fail_nth(static_cast<FsOp>(op), nth, err);
-          enum { ok, failed, incomplete } result = ok;
-          std::string message;
-          try {
-            commit(fs, s, 0);
-          } catch (const IncompleteCommit& e) {
-            result = incomplete;
-            message = e.what();
-          } catch (const Error& e) {
-            result = failed;
-            message = e.what();
+    // Every transaction of the scenario, on the state the ones before it left.
+    auto before_tx = make_base(s);
+    for (size_t tx = 0; tx < s.txs.size(); ++tx) {
+      if (tx > 0) commit(*before_tx, s, tx - 1);
+      before_tx->sync_all();
+      const auto& base = before_tx;
+      const Snapshot old_tree = tree_without_journal(*base, s.root);
+      std::array<uint64_t, kFsOpCount> calls{};
+      Snapshot new_tree;
+      {
+        auto mem = base->clone();
+        FaultFileSystem counting(*mem);
+        commit(counting, s, tx);
+        calls = counting.all_calls();
+        new_tree = tree_without_journal(*mem, s.root);
+      }
+      const std::string journal = s.root + "/.bpatch";
+      Rng rng(7);
+      for (size_t op = 0; op < kFsOpCount; ++op) {
+        for (uint64_t nth = 1; nth <= calls[op]; ++nth) {
+          for (const int err : kErrnos) {
+            const std::string what = s.name + " / " + s.txs[tx].name + ": " +
+                                     fs_op_name(static_cast<FsOp>(op)) + " #" +
+                                     std::to_string(nth) + " fails with " + std::to_string(err);
+            INFO(what);
+            ++n.runs;
+            auto mem = base->clone();
+            mem->reset_trace();
+            FaultFileSystem fs(*mem);
+            fs.fail_nth(static_cast<FsOp>(op), nth, err);
+            enum { ok, failed, incomplete } result = ok;
+            std::string message;
+            try {
+              commit(fs, s, tx);
+            } catch (const IncompleteCommit& e) {
+              result = incomplete;
+              message = e.what();
+            } catch (const Error& e) {
+              result = failed;
+              message = e.what();
+            }
+            bool committed = false, rename_failed = false;
+            for (const auto& t : mem->trace())
+              if (t.kind == TraceOp::Kind::rename && t.path2.starts_with(journal + "/manifest-") &&
+                  !t.path2.ends_with(".tmp"))
+                committed = true;
+            rename_failed =
+                static_cast<FsOp>(op) == FsOp::rename && fs.faults_injected() && !committed;
+            INFO(message);
+            if (result == ok) {
+              ++n.absorbed;  // a call whose failure bpatch may and did work around
+              CHECK(outcome(*mem, s, old_tree, new_tree) == "new");
+              continue;
+            }
+            if (result == failed) {
+              ++n.before;
+              CHECK_FALSE(committed);
+              CHECK(without_shadows(*mem, s) == old_tree);
+              if (has_leftovers(*mem, s))
+                ++n.leftovers_before_recover[fs_op_name(static_cast<FsOp>(op))];
+            } else if (committed) {
+              ++n.after;
+            } else {
+              ++n.at_rename;
+              CHECK(rename_failed);
+            }
+            const std::string want = committed ? "new" : "old";
+            // A power cut right after the failure.
+            for (const auto& m : {CrashModel::durable_only(), CrashModel::any_subset()}) {
+              for_each_crash_image(*mem, m, rng, 3, [&](CrashImage& image) {
+                ++n.power_cuts;
+                recover_with(*image.fs, journal, nullptr);
+                const std::string got = outcome(*image.fs, s, old_tree, new_tree);
+                if (result == failed)
+                  CHECK(got == "old");
+                else
+                  CHECK((got == "old" || got == "new"));
+              });
+            }
+            // No power cut: recover() on the very state.
+            recover_with(*mem, journal, nullptr);
+            CHECK(outcome(*mem, s, old_tree, new_tree) == want);
           }
-          bool committed = false, rename_failed = false;
-          for (const auto& t : mem->trace())
-            if (t.kind == TraceOp::Kind::rename && t.path2.starts_with(journal + "/manifest-") &&
-                !t.path2.ends_with(".tmp"))
-              committed = true;
-          rename_failed =
-              static_cast<FsOp>(op) == FsOp::rename && fs.faults_injected() && !committed;
-          INFO(message);
-          if (result == ok) {
-            ++n.absorbed;  // a call whose failure bpatch may and did work around
-            CHECK(outcome(*mem, s, old_tree, new_tree) == "new");
-            continue;
-          }
-          if (result == failed) {
-            ++n.before;
-            CHECK_FALSE(committed);
-            CHECK(without_shadows(*mem, s) == old_tree);
-            if (has_leftovers(*mem, s))
-              ++n.leftovers_before_recover[fs_op_name(static_cast<FsOp>(op))];
-          } else if (committed) {
-            ++n.after;
-          } else {
-            ++n.at_rename;
-            CHECK(rename_failed);
-          }
-          const std::string want = committed ? "new" : "old";
-          // A power cut right after the failure.
-          for (const auto& m : {CrashModel::durable_only(), CrashModel::any_subset()}) {
-            for_each_crash_image(*mem, m, rng, 3, [&](CrashImage& image) {
-              ++n.power_cuts;
-              recover_with(*image.fs, journal, nullptr);
-              const std::string got = outcome(*image.fs, s, old_tree, new_tree);
-              if (result == failed)
-                CHECK(got == "old");
-              else
-                CHECK((got == "old" || got == "new"));
-            });
-          }
-          // No power cut: recover() on the very state.
-          recover_with(*mem, journal, nullptr);
-          CHECK(outcome(*mem, s, old_tree, new_tree) == want);
         }
       }
     }
