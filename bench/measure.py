@@ -132,11 +132,18 @@ def same_content(a, b):
 def fs_type(path, with_options=False):
     """The filesystem type of the mount holding path (and its mount options), from /proc/mounts."""
     path = os.path.realpath(path)
-    best, kind, opts = "", "?", ""
+    best, kind, opts, dev = "", "?", "", ""
     with open("/proc/mounts") as f:
         for line in f:
             parts = line.split()
             mnt = parts[1].replace("\\040", " ")
             if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
-                best, kind, opts = mnt, parts[2], parts[3]
-    return "%s, mount options %s" % (kind, opts) if with_options else kind
+                best, kind, opts, dev = mnt, parts[2], parts[3], parts[0]
+    if not with_options:
+        return kind
+    if kind == "ext4" and os.path.isdir("/proc/fs/jbd2"):
+        # ext4 without a journal behaves differently (fsync, inode reuse): say so.
+        name = os.path.basename(os.path.realpath(dev)) if dev.startswith("/dev/") else dev
+        if not any(j.startswith(name + "-") for j in os.listdir("/proc/fs/jbd2")):
+            kind += " WITHOUT a journal"
+    return "%s, mount options %s" % (kind, opts)
