@@ -198,6 +198,7 @@ ScenarioSet standard_scenarios() {
         set.with_bsdiff ? real_bsdiff(bs, bs_new) : text(diff_bps(bytes_of(bs), bytes_of(bs_new)));
     Scenario s;
     s.name = "8 files";
+    s.nested_states_per_point = 64;
     s.setup = [=](MemoryFileSystem& fs) {
       for (const char* d : {"/r/d1", "/r/d2", "/r/d3", "/r/d5", "/p"}) fs.make_dirs(d);
       fs.write_file("/r/d1/e1", e1);
