@@ -307,10 +307,23 @@ CommitResult Transaction::commit() {
     throw;
   }
 
+  // Step 6b: the commit point. Once this rename is durable the transaction
+  // happened; until then recovery undoes it.
   try {
-    // Step 6b: the commit point. Once this rename is durable the
-    // transaction happened; until then recovery undoes it.
     fs_.rename(journal.manifest_tmp_path(txid), journal.manifest_path(txid));
+  } catch (const Error& e) {
+    // A rename that failed normally did not happen; look, rather than guess.
+    bool renamed = true;
+    try {
+      renamed = fs_.lstat(journal.manifest_path(txid)).has_value();
+      if (!renamed) journal::roll_back(sync, journal, txid, nullptr);
+    } catch (const Error&) {
+      throw IncompleteCommit(e, txid);  // cannot tell: recovery will
+    }
+    if (renamed) throw IncompleteCommit(e, txid);
+    throw;
+  }
+  try {
     sync.sync_dir(journal.dir(), "manifest.commit");
 
     // Steps 7 and 8: rename every shadow over its target, sync the
