@@ -2,9 +2,17 @@
 // Each format lives in its own files and provides these three functions.
 #pragma once
 
+#include <string>
+
+#include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
 
 namespace bpatch::formats {
+
+// Errc::bad_patch naming the patch and the offset of the fault.
+[[noreturn]] inline void fail_at(const Source& patch, uint64_t offset, const std::string& what) {
+  throw Error(Errc::bad_patch, patch.name(), "at offset " + std::to_string(offset) + ": " + what);
+}
 
 #define BPATCH_DECLARE_FORMAT(name)                                        \
   PatchInfo inspect_##name(const Source& patch);                           \

@@ -68,10 +68,6 @@ struct IpsIndex {
   bool sorted_disjoint = true;
 };
 
-[[noreturn]] void fail_at(const Source& patch, uint64_t offset, const std::string& what) {
-  throw Error(Errc::bad_patch, patch.name(), "at offset " + std::to_string(offset) + ": " + what);
-}
-
 uint32_t read_be(ByteReader& in, int bytes) {
   uint32_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | in.u8();

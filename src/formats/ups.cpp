@@ -48,10 +48,6 @@ struct UpsHeader {
   ChecksumFooter footer;
 };
 
-[[noreturn]] void fail_at(const Source& patch, uint64_t offset, const std::string& what) {
-  throw Error(Errc::bad_patch, patch.name(), "at offset " + std::to_string(offset) + ": " + what);
-}
-
 // Reads the header after verifying the patch CRC (so that a damaged patch
 // reports as Errc::checksum, whatever the damage hit).
 UpsHeader read_header(const Source& patch) {
