@@ -342,7 +342,7 @@ struct CrashExplorer::Impl {
 
   void run(const Scenario& sc) {
     scenario = sc.name;
-    max_depth = std::min(opt.nested_depth, sc.max_nested_depth + (opt.deep ? 1 : 0));
+    max_depth = std::min(opt.nested_depth, sc.max_nested_depth);
     budget = std::min(opt.nested_states_per_point,
                       sc.nested_states_per_point == SIZE_MAX
                           ? SIZE_MAX

@@ -56,7 +56,7 @@ struct Scenario {
   std::function<void(MemoryFileSystem&)> setup;  // the initial tree (made durable after)
   std::vector<TxSpec> txs;                       // run in order
   // Limits for big transactions, whose recoveries have many crash points
-  // each with many images (BPATCH_CRASH_DEEP raises them: depth + 1, budget × 4).
+  // each with many images (BPATCH_CRASH_DEEP multiplies the budget by 4).
   int max_nested_depth = 1 << 20;
   size_t nested_states_per_point = SIZE_MAX;
 };
