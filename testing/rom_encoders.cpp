@@ -11,7 +11,7 @@ namespace bpatch::testing {
 
 Bytes to_bytes(std::string_view text) {
   Bytes out(text.size());
-  std::memcpy(out.data(), text.data(), text.size());
+  if (!text.empty()) std::memcpy(out.data(), text.data(), text.size());  // memcpy(nullptr, …) is UB
   return out;
 }
 
