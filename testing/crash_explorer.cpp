@@ -34,14 +34,15 @@ ExplorerOptions ExplorerOptions::standard(bool deep) {
   CrashModel whole_renames = CrashModel::any_subset();
   whole_renames.half_renames = false;
   const size_t scale = deep ? 8 : 1;
+  const size_t nested_scale = deep ? 2 : 1;  // recovery's points are many: widen them less
   o.models = {{"durable-only", CrashModel::durable_only(), 1},
               {"any-subset", subsets, 256 * scale},
               {"ext4-ordered", CrashModel::journaled(), 64 * scale},
               {"torn-sectors", CrashModel::torn(), 64 * scale},
               {"whole-renames", whole_renames, 32 * scale}};
   o.nested_models = {{"durable-only", CrashModel::durable_only(), 1},
-                     {"any-subset", subsets, 12 * scale},
-                     {"torn-sectors", CrashModel::torn(), 4 * scale}};
+                     {"any-subset", subsets, 12 * nested_scale},
+                     {"torn-sectors", CrashModel::torn(), 4 * nested_scale}};
   o.nested_depth = deep ? 3 : 2;
   o.deep = deep;
   o.next_tx_models = {{"durable-only", CrashModel::durable_only(), 1},
