@@ -14,6 +14,7 @@ namespace {
 ManifestRecord sample_manifest() {
   ManifestRecord m;
   m.txid = "18ebde893d7cb103-000028af";
+  m.journal = "/r/.bpatch";
   ManifestEntry replace;
   replace.op = ManifestEntry::Op::replace;
   replace.shadow = "/r/dir with space/.a%b.bpatch-18ebde893d7cb103-000028af";
@@ -48,12 +49,14 @@ TEST_CASE("manifest and intent round-trip, including awkward paths", "[records]"
   const ManifestRecord m = sample_manifest();
   const ManifestRecord back = decode_manifest(encode_manifest(m), "m");
   CHECK(back.txid == m.txid);
+  CHECK(back.journal == m.journal);
   CHECK(back.entries == m.entries);
 
   IntentRecord intent{
-      "t-1", {"/r/new", "/r/new/sub"}, {"/r/.a.bpatch-t-1", "/r/x y/.b.bpatch-t-1"}};
+      "t-1", "/r/my journal", {"/r/new", "/r/new/sub"}, {"/r/.a.bpatch-t-1", "/r/x y/.b.bpatch-t-1"}};
   const IntentRecord ib = decode_intent(encode_intent(intent), "i");
   CHECK(ib.txid == intent.txid);
+  CHECK(ib.journal == intent.journal);
   CHECK(ib.dirs == intent.dirs);
   CHECK(ib.shadows == intent.shadows);
 }
@@ -94,7 +97,7 @@ TEST_CASE("wrong checksum, wrong version, trailing junk and swapped record kinds
   }
   SECTION("bytes after the checksum line") { CHECK(code_of(good + "x") == Errc::journal); }
   SECTION("an intent is not a manifest") {
-    const std::string intent = encode_intent(IntentRecord{"t", {}, {"/a/.b.bpatch-t"}});
+    const std::string intent = encode_intent(IntentRecord{"t", "/a/.bpatch", {}, {"/a/.b.bpatch-t"}});
     CHECK(code_of(intent) == Errc::journal);
   }
   SECTION("a malformed entry with a valid checksum") {

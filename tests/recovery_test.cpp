@@ -37,6 +37,7 @@ struct Scenario {
   Scenario() {
     std::filesystem::create_directory(journal);
     intent.txid = manifest.txid = txid;
+    intent.journal = manifest.journal = journal;
   }
 
   std::string stage(const std::string& name, const std::string& old_content,
@@ -207,7 +208,7 @@ TEST_CASE("committed transactions replay in txid order", "[recovery]") {
   first.stage("a", "v1", "v2");
   first.write_manifest();
   // A later transaction over the same file, in the same journal.
-  journal::ManifestRecord later{"00000000000000bb-00000001", {}};
+  journal::ManifestRecord later{"00000000000000bb-00000001", first.journal, {}};
   const std::string shadow = paths::shadow_path(first.dir / "a", later.txid);
   write_file(shadow, "v3");
   ManifestEntry e;
@@ -236,4 +237,23 @@ TEST_CASE("status reports pending transactions and changes nothing", "[recovery]
   CHECK(pending[0].state == PendingTransaction::State::committed);
   CHECK(pending[0].targets == std::vector<std::string>{s.dir / "a"});
   CHECK(snapshot(s.dir.path()) == before);
+}
+
+TEST_CASE("records of a journal copied with its tree are refused, touching nothing", "[recovery]") {
+  Scenario s;
+  s.stage("a", "old a", "new a");
+  s.write_intent();
+  s.write_manifest();
+  TempDir copy;
+  std::filesystem::copy(s.dir.path(), copy.path(), std::filesystem::copy_options::recursive);
+  const Tree original = snapshot(s.dir.path()), copied = snapshot(copy.path());
+  PosixFileSystem fs;
+  try {
+    bpatch::recover(fs, copy / ".bpatch");
+    FAIL("expected the copied records to be refused");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::journal);
+  }
+  CHECK(snapshot(s.dir.path()) == original);
+  CHECK(snapshot(copy.path()) == copied);
 }

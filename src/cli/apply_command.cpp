@@ -127,7 +127,14 @@ std::string absolute_path(const std::string& path) {
 }
 
 std::string journal_for(const CommonOptions& common, const std::string& root) {
-  return common.journal.empty() ? paths::join(root, ".bpatch") : absolute_path(common.journal);
+  if (common.journal.empty()) return paths::join(root, ".bpatch");
+  // The records name their journal, so it must be spelled the same way by
+  // every command: its real parent directory (the journal itself must not be
+  // a symlink, which Journal::open checks).
+  const std::string abs = absolute_path(common.journal);
+  std::error_code ec;
+  const auto parent = std::filesystem::canonical(paths::dirname(abs), ec);
+  return ec ? abs : paths::join(parent.string(), paths::basename(abs));
 }
 
 int run_apply(const CommonOptions& common, const ApplyArgs& args) {

@@ -11,7 +11,8 @@ namespace bpatch::cli {
 namespace {
 
 std::string journal_dir(const CommonOptions& common) {
-  const std::string root = absolute_path(common.root.empty() ? "." : common.root);
+  // The real path, as `apply` uses: the records name their journal.
+  const std::string root = real_path(common.root.empty() ? "." : common.root);
   return journal_for(common, root);
 }
 

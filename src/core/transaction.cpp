@@ -221,7 +221,7 @@ CommitResult Transaction::commit() {
   // Step 3: the intent lists every name we are about to create.
   const std::string txid = journal.new_txid(fs_);
   result.txid = txid;
-  journal::IntentRecord intent{txid, {}, {}};
+  journal::IntentRecord intent{txid, journal.dir(), {}, {}};
   std::set<std::string> new_dirs;
   for (auto* p : work) {
     for (const auto& dir : p->missing_dirs)
@@ -231,7 +231,7 @@ CommitResult Transaction::commit() {
       intent.shadows.push_back(p->shadow);
     }
   }
-  journal::ManifestRecord manifest{txid, {}};
+  journal::ManifestRecord manifest{txid, journal.dir(), {}};
   try {
     // The intent's data, then its name, must be durable before the first
     // shadow exists: a crash while staging must leave a record that lets

@@ -68,10 +68,14 @@ class RecordReader {
     const auto txid_line = next_line();
     if (!txid_line.starts_with("txid ") || txid_line.size() <= 5) fail("missing txid line");
     txid_ = std::string(txid_line.substr(5));
+    const auto journal_line = next_line();
+    if (!journal_line.starts_with("journal ")) fail("missing journal line");
+    journal_ = path(journal_line.substr(8));
   }
 
   bool done() const { return pos_ >= body_.size(); }
   const std::string& txid() const { return txid_; }
+  const std::string& journal() const { return journal_; }
 
   std::string_view next_line() {
     const size_t end = body_.find('\n', pos_);
@@ -143,19 +147,22 @@ class RecordReader {
   size_t pos_ = 0;
   int line_ = 0;
   std::string txid_;
+  std::string journal_;
 };
 
 }  // namespace
 
 std::string encode_intent(const IntentRecord& record) {
-  std::string out = std::string(kIntentHeader) + "\ntxid " + record.txid + "\n";
+  std::string out = std::string(kIntentHeader) + "\ntxid " + record.txid + "\njournal " +
+                    escape_path(record.journal) + "\n";
   for (const auto& dir : record.dirs) out += "mkdir " + escape_path(dir) + "\n";
   for (const auto& shadow : record.shadows) out += "shadow " + escape_path(shadow) + "\n";
   return seal(std::move(out));
 }
 
 std::string encode_manifest(const ManifestRecord& record) {
-  std::string out = std::string(kManifestHeader) + "\ntxid " + record.txid + "\n";
+  std::string out = std::string(kManifestHeader) + "\ntxid " + record.txid + "\njournal " +
+                    escape_path(record.journal) + "\n";
   for (const auto& e : record.entries) {
     if (e.op == ManifestEntry::Op::replace) {
       char mode[16];
@@ -173,7 +180,7 @@ std::string encode_manifest(const ManifestRecord& record) {
 
 IntentRecord decode_intent(std::string_view bytes, const std::string& name) {
   RecordReader reader(bytes, kIntentHeader, name);
-  IntentRecord record{reader.txid(), {}, {}};
+  IntentRecord record{reader.txid(), reader.journal(), {}, {}};
   while (!reader.done()) {
     const auto f = RecordReader::fields(reader.next_line());
     if (f.size() == 2 && f[0] == "mkdir")
@@ -188,7 +195,7 @@ IntentRecord decode_intent(std::string_view bytes, const std::string& name) {
 
 ManifestRecord decode_manifest(std::string_view bytes, const std::string& name) {
   RecordReader reader(bytes, kManifestHeader, name);
-  ManifestRecord record{reader.txid(), {}};
+  ManifestRecord record{reader.txid(), reader.journal(), {}};
   while (!reader.done()) {
     const auto f = RecordReader::fields(reader.next_line());
     ManifestEntry e;

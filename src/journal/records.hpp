@@ -10,7 +10,8 @@
 // Both are line-based text ending with a checksum line over all bytes before
 // it, so a torn or damaged record is recognised and never trusted:
 //
-//   record   := header "\n" ("txid " TXID "\n") line* "checksum " HEX32 "\n"
+//   record   := header "\n" ("txid " TXID "\n") ("journal " PATH "\n") line*
+//               "checksum " HEX32 "\n"
 //   header   := "bpatch-intent 1" | "bpatch-manifest 1"
 //   intent   line := "mkdir " PATH | "shadow " PATH
 //   manifest line := "replace " SHADOW " " TARGET " ino=" N " size=" N " mode=" OCT
@@ -32,6 +33,7 @@ namespace bpatch::journal {
 
 struct IntentRecord {
   std::string txid;
+  std::string journal;               // the journal directory it was written in
   std::vector<std::string> dirs;     // directories created, parents first
   std::vector<std::string> shadows;  // shadow files that may exist
 };
@@ -52,6 +54,7 @@ struct ManifestEntry {
 
 struct ManifestRecord {
   std::string txid;
+  std::string journal;  // the journal directory it was written in
   std::vector<ManifestEntry> entries;
 };
 

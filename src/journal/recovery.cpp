@@ -14,32 +14,48 @@
 namespace bpatch::journal {
 namespace {
 
+// Records name absolute paths. A journal copied or moved with its tree
+// would make recovery act on the original tree (without its lock), so a
+// record written for another journal directory is refused, touching nothing.
+template <typename Record>
+void check_home(const Record& record, const Journal& journal, const std::string& path) {
+  if (record.journal != journal.dir())
+    throw Error(Errc::journal, path,
+                "this record was written for the journal " + record.journal + ", not " + journal.dir() +
+                    " (was the tree copied or moved?); nothing was changed — finish it from its "
+                    "original place, or remove the record by hand");
+}
+
 std::optional<ManifestRecord> load_manifest(FileSystem& fs, const Journal& journal,
                                             const std::string& txid) {
   const std::string path = journal.manifest_path(txid);
+  std::optional<ManifestRecord> record;
   try {
-    auto record = decode_manifest(read_small_file(fs, path), path);
-    if (record.txid != txid) return std::nullopt;
-    return record;
+    record = decode_manifest(read_small_file(fs, path), path);
   } catch (const Error& e) {
     if (e.code() == Errc::journal) return std::nullopt;  // torn: not committed
     throw;
   }
+  if (record->txid != txid) return std::nullopt;
+  check_home(*record, journal, path);
+  return record;
 }
 
 std::optional<IntentRecord> load_intent(FileSystem& fs, const Journal& journal,
                                         const std::string& txid) {
   const std::string path = journal.intent_path(txid);
   if (!fs.lstat(path)) return std::nullopt;
+  std::optional<IntentRecord> record;
   try {
-    auto record = decode_intent(read_small_file(fs, path), path);
-    if (record.txid != txid) return std::nullopt;
-    return record;
+    record = decode_intent(read_small_file(fs, path), path);
   } catch (const Error& e) {
     // A torn intent was never synced, so no shadow was created after it.
     if (e.code() == Errc::journal) return std::nullopt;
     throw;
   }
+  if (record->txid != txid) return std::nullopt;
+  check_home(*record, journal, path);
+  return record;
 }
 
 void unlink_if_present(FileSystem& fs, const std::string& path) {
