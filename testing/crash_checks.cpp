@@ -5,9 +5,9 @@
 
 #include <set>
 
-#include "core/durability.hpp"
+#include "base/durability.hpp"
 #include "journal/journal.hpp"
-#include "journal/recovery_impl.hpp"
+#include "journal/replay.hpp"
 
 namespace bpatch::testing {
 namespace {
@@ -138,20 +138,16 @@ StateKey hash_point(const MemoryFileSystem& fs) {
   return {d.low64, d.high64};
 }
 
-TransactionOptions explorer_tx_options(const std::string& root,
-                                       std::function<bool(std::string_view)> skip_sync) {
+TransactionOptions explorer_tx_options(const std::string& root) {
   TransactionOptions o;
   o.root = root;
   o.threads = 1;
-  o.skip_sync_for_testing = std::move(skip_sync);
   return o;
 }
 
 void recover_with(FileSystem& fs, const std::string& journal_dir,
                   const std::function<bool(std::string_view)>& skip_sync) {
-  if (!fs.lstat(journal_dir)) return;
-  Durability sync(fs, skip_sync);
-  journal::recover_locked(sync, journal::Journal::open(sync, journal_dir, 0));
+  journal::recover_with_hook(fs, journal_dir, 0, skip_sync);
 }
 
 std::vector<std::string> find_shadows(MemoryFileSystem& fs, const std::string& dir) {

@@ -17,12 +17,10 @@
 
 namespace bpatch::testing {
 
-// The transaction options the explorer uses (threads = 1, root, skip hook).
-TransactionOptions explorer_tx_options(const std::string& root,
-                                       std::function<bool(std::string_view)> skip_sync);
+// The transaction options the explorer uses (threads = 1, root).
+TransactionOptions explorer_tx_options(const std::string& root);
 
-// Recovery as `bpatch::recover` runs it, with the sync hook: nothing when the
-// journal does not exist, else open, lock and recover.
+// The real recovery (bpatch::recover), with the sync hook.
 void recover_with(FileSystem& fs, const std::string& journal_dir,
                   const std::function<bool(std::string_view)>& skip_sync);
 

@@ -1,6 +1,8 @@
 // CrashExplorer: see crash_explorer.hpp for what is explored and checked.
 #include "testing/crash_explorer.hpp"
 
+#include "txn/commit.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -215,9 +217,7 @@ struct CrashExplorer::Impl {
     ++stats.transactions;
     bool ok = true;
     try {
-      Transaction t(fs, explorer_tx_options(root, opt.skip_sync));
-      for (const auto& c : spec.changes) t.add(c);
-      t.commit();
+      commit_changes(fs, explorer_tx_options(root), spec.changes, opt.skip_sync);
     } catch (const Error& e) {
       *error = e.what();
       ok = false;

@@ -55,7 +55,7 @@ TEST_CASE("the explored transactions produce independently computed contents", "
     MemoryFileSystem fs;
     s.setup(fs);
     fs.reset_trace();
-    Transaction t(fs, explorer_tx_options(s.root, nullptr));
+    Transaction t(fs, explorer_tx_options(s.root));
     for (const auto& c : s.txs[0].changes) t.add(c);
     t.commit();
     // The big one stages with one syncfs, the others with an fsync per shadow.
@@ -86,7 +86,7 @@ TEST_CASE("a hook's copy after op k is the state crash_after(k) freezes", "[cras
     fs->reset_trace();
     if (crash) fs->crash_after(*crash);
     try {
-      Transaction t(*fs, explorer_tx_options(s.root, nullptr));
+      Transaction t(*fs, explorer_tx_options(s.root));
       for (const auto& c : s.txs[0].changes) t.add(c);
       t.commit();
     } catch (const CrashNow&) {
@@ -101,7 +101,7 @@ TEST_CASE("a hook's copy after op k is the state crash_after(k) freezes", "[cras
   fs->reset_trace();
   fs->set_hook([&](const TraceOp&) { copies.push_back(fs->clone()); });
   {
-    Transaction t(*fs, explorer_tx_options(s.root, nullptr));
+    Transaction t(*fs, explorer_tx_options(s.root));
     for (const auto& c : s.txs[0].changes) t.add(c);
     t.commit();
   }

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <random>
 
-#include "bpatch/edit.hpp"
+#include "edit/edit_list.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/posix_file_system.hpp"
 

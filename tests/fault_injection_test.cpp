@@ -45,7 +45,7 @@ std::unique_ptr<MemoryFileSystem> make_base(const Scenario& s) {
 }
 
 void commit(FileSystem& fs, const Scenario& s, size_t tx) {
-  Transaction t(fs, explorer_tx_options(s.root, nullptr));
+  Transaction t(fs, explorer_tx_options(s.root));
   for (const auto& c : s.txs[tx].changes) t.add(c);
   t.commit();
 }
@@ -239,7 +239,7 @@ TEST_CASE("an injected error at any call of recovery leaves a state a second rec
 
 // transaction.hpp promises that a commit() throwing Error leaves "no shadow or
 // record behind". The intent is written and synced before the block whose
-// failure handler rolls back (src/core/transaction.cpp, write_synced_file of
+// failure handler rolls back (src/txn/transaction.cpp, write_synced_file of
 // the intent and its "intent.dir" sync), so a failure there leaves the intent
 // record until the next recover()/commit(). Harmless for the data (it lists
 // no shadow that exists; recovery deletes it), but the contract says none.

@@ -9,7 +9,7 @@
 
 #include "bpatch/error.hpp"
 #include "bpatch/posix_file_system.hpp"
-#include "core/paths.hpp"
+#include "base/paths.hpp"
 #include "journal/records.hpp"
 #include "testing/test_files.hpp"
 

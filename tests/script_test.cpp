@@ -296,17 +296,3 @@ TEST_CASE("script: long tokens are shortened in messages", "[script]") {
   CHECK(e.message().size() < 200);
 }
 
-TEST_CASE("looks_like_script tells scripts from binary patches", "[script]") {
-  CHECK(bpatch::looks_like_script("bpatch 1\n"));
-  CHECK(bpatch::looks_like_script("\xEF\xBB\xBF# c\n\n  \t\nbpatch 1"));
-  CHECK(bpatch::looks_like_script("bpatch\t2\n"));  // the parser then says "unsupported"
-  CHECK(bpatch::looks_like_script("bpatch\r\n"));
-  CHECK(bpatch::looks_like_script("bpatch# no version\n"));
-  CHECK_FALSE(bpatch::looks_like_script(""));
-  CHECK_FALSE(bpatch::looks_like_script("# only comments\n"));
-  CHECK_FALSE(bpatch::looks_like_script("bpatches 1\n"));
-  CHECK_FALSE(bpatch::looks_like_script("edit a\nbpatch 1\n"));
-  CHECK_FALSE(bpatch::looks_like_script("BPS1"));
-  CHECK_FALSE(bpatch::looks_like_script(std::string_view("PATCH\0\0\0", 8)));
-  CHECK_FALSE(bpatch::looks_like_script("BSDIFF40"));
-}

@@ -1,5 +1,5 @@
 // Sync mutation: every fsync of the protocol is necessary. For each named
-// call site (src/core/durability.hpp), skip that one fsync — in commit() and
+// call site (src/base/durability.hpp), skip that one fsync — in commit() and
 // in recovery — and run the crash explorer: it must find a crash state that
 // breaks the guarantee. A site without a violating state would be either an
 // unnecessary fsync or a hole in the explorer's model; both must be looked at.

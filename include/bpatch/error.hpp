@@ -53,6 +53,18 @@ class Error : public std::runtime_error {
   int errno_;
 };
 
+// Thrown by Transaction::commit() after the commit point: the transaction is
+// durable — it WILL happen — but not yet finished (e.g. an fsync failed while
+// replaying). `recover()` finishes it; the cause is in message()/sys_errno().
+class IncompleteCommit : public Error {
+ public:
+  IncompleteCommit(const Error& cause, std::string txid);
+  const std::string& txid() const noexcept { return txid_; }
+
+ private:
+  std::string txid_;
+};
+
 // Throws Error(Errc::io, path, "<what>: <strerror(err)>", err).
 [[noreturn]] void throw_sys_error(const std::string& path, const std::string& what, int err);
 

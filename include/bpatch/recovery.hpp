@@ -1,4 +1,4 @@
-// Recovery: finish or undo what a crash left in a journal (SPEC §2).
+// Recovery: finish or undo what a crash left in a journal (docs/protocol.md §4).
 //
 // recover() takes the journal lock, then for each transaction record, in
 // txid order: a manifest whose checksum verifies is committed and is
@@ -34,6 +34,11 @@ struct RecoveryReport {
   std::vector<PendingTransaction> transactions;  // what was found and done
 };
 
+// ROOT/.bpatch: the journal of ROOT when none is named.
+std::string default_journal_dir(const std::string& root);
+
+// Both spell journal_dir canonically first (its parent's symlinks resolved),
+// so a caller may name it any way that reaches it.
 RecoveryReport recover(FileSystem& fs, const std::string& journal_dir, double wait_seconds = 0);
 
 std::vector<PendingTransaction> journal_status(FileSystem& fs, const std::string& journal_dir);

@@ -1,4 +1,4 @@
-// The `.bpatch` transaction script (SPEC §4): a line-based text format that
+// The `.bpatch` transaction script (docs/bpatch.1, SCRIPT FORMAT): a line-based text format that
 // describes one all-or-nothing transaction over many files.
 //
 //   bpatch 1
@@ -20,10 +20,6 @@
 #include "bpatch/transaction.hpp"
 
 namespace bpatch {
-
-// True when `text` starts (after blank lines and comments) with `bpatch 1`,
-// i.e. looks like a script rather than a binary patch.
-bool looks_like_script(std::string_view text);
 
 // script_dir: the directory of the script, prefixed to relative `file:` and
 // patch paths ("" keeps them as written).

@@ -1,7 +1,7 @@
 // bpatch::Transaction — many file changes, committed all-or-nothing.
 //
 // Add changes (edit, delta, put, remove) and call commit(), which runs the
-// whole protocol of SPEC §2: lock the journal and recover it, validate every
+// whole protocol of docs/protocol.md §3: lock the journal and recover it, validate every
 // change before writing anything, record the intent, stage shadow copies
 // beside the targets, commit by renaming a checksummed manifest into the
 // journal, replay the renames, clean up. Originals are never modified in place.
@@ -25,29 +25,14 @@
 #include <string_view>
 #include <vector>
 
-#include "bpatch/edit.hpp"
+#include "bpatch/change.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/hash.hpp"
+#include "bpatch/recovery.hpp"
 
 namespace bpatch {
 
 class FileSystem;
-
-// One change to one target.
-struct Change {
-  enum class Kind { edit, delta, put, remove };
-  Kind kind = Kind::edit;
-  std::string target;             // relative to the root; confined to it
-  std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
-  std::vector<EditOp> edits;      // edit
-  std::string patch;              // delta: the patch file (absolute or relative to the cwd)
-  std::string source;             // edit/delta: read the old content here instead of
-                                  // from target (`apply -o`); absolute or cwd-relative
-  Data content;                   // put
-  std::optional<uint32_t> mode;   // the result's permission bits; default: the target's
-                                  // (0644 & ~umask-free for a new file)
-  std::string origin;             // "script.bpatch:12", for messages; may be empty
-};
 
 struct Progress {
   uint64_t bytes_done = 0;
@@ -65,10 +50,6 @@ struct TransactionOptions {
   unsigned threads = 0;          // threads staging shadows; 0: 4 (fsync-bound work likes a few)
   // Called as staging advances, from the staging threads but never from two at once.
   std::function<void(const Progress&)> progress;
-
-  // Tests only: return true to skip the fsync at a named call site (see
-  // src/core/durability.hpp). Leave empty in real use.
-  std::function<bool(std::string_view site)> skip_sync_for_testing;
 };
 
 // What happened to one target.
@@ -86,18 +67,7 @@ struct CommitResult {
   std::string txid;  // empty when nothing was written (dry run, nothing to do)
   bool dry_run = false;
   std::vector<FileResult> files;
-  std::vector<std::string> recovered;  // what the start-up recovery did, if anything
-};
-
-// Thrown by commit() after the commit point: the transaction is durable and
-// `recover()` will finish it; the cause is in message()/sys_errno().
-class IncompleteCommit : public Error {
- public:
-  IncompleteCommit(const Error& cause, std::string txid);
-  const std::string& txid() const noexcept { return txid_; }
-
- private:
-  std::string txid_;
+  std::vector<PendingTransaction> recovered;  // what the start-up recovery did, if anything
 };
 
 class Transaction {
@@ -108,7 +78,6 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   void add(Change change);
-  const std::vector<Change>& changes() const { return changes_; }
 
   // Runs the protocol. Call once.
   CommitResult commit();

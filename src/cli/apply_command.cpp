@@ -8,10 +8,9 @@
 #include "bpatch/posix_file_system.hpp"
 #include "bpatch/script.hpp"
 #include "bpatch/transaction.hpp"
-#include "cli/commands.hpp"
-#include "cli/json.hpp"
-#include "cli/progress_bar.hpp"
-#include "core/paths.hpp"
+#include "commands.hpp"
+#include "json.hpp"
+#include "progress_bar.hpp"
 
 namespace bpatch::cli {
 namespace {
@@ -67,7 +66,7 @@ void print_report(const CommonOptions& common, const CommitResult& result,
     j.key("txid");
     result.txid.empty() ? j.null() : j.value(result.txid);
     j.key("recovered").begin_array();
-    for (const auto& r : result.recovered) j.value(r);
+    for (const auto& r : result.recovered) j.value(r.txid + ": " + r.plan);
     j.end_array().key("files").begin_array();
     for (const auto& f : result.files) {
       j.begin_object()
@@ -91,7 +90,8 @@ void print_report(const CommonOptions& common, const CommitResult& result,
     return;
   }
   if (common.quiet) return;
-  for (const auto& r : result.recovered) std::printf("recovered %s\n", r.c_str());
+  for (const auto& r : result.recovered)
+    std::printf("recovered %s: %s\n", r.txid.c_str(), r.plan.c_str());
   size_t changed = 0;
   for (const auto& f : result.files) {
     if (f.action != FileResult::Action::unchanged) ++changed;
@@ -113,8 +113,20 @@ void print_report(const CommonOptions& common, const CommitResult& result,
 
 }  // namespace
 
+namespace {
+std::string parent_of(const std::string& path) {
+  return std::filesystem::path(path).parent_path().string();
+}
+std::string name_of(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
+std::string join(const std::string& dir, const std::string& name) {
+  return (std::filesystem::path(dir) / name).string();
+}
+}  // namespace
+
 // realpath(3) of an existing file: a target reached through a symlink is
-// resolved once and the real file is replaced (SPEC §2).
+// resolved once and the real file is replaced (docs/protocol.md).
 std::string real_path(const std::string& path) {
   std::error_code ec;
   const auto real = std::filesystem::canonical(path, ec);
@@ -123,18 +135,14 @@ std::string real_path(const std::string& path) {
 }
 
 std::string absolute_path(const std::string& path) {
-  return paths::absolute(path, std::filesystem::current_path().string());
+  return std::filesystem::absolute(path).lexically_normal().string();
 }
 
+// The library spells the journal canonically itself; the CLI only makes a
+// relative --journal absolute.
 std::string journal_for(const CommonOptions& common, const std::string& root) {
-  if (common.journal.empty()) return paths::join(root, ".bpatch");
-  // The records name their journal, so it must be spelled the same way by
-  // every command: its real parent directory (the journal itself must not be
-  // a symlink, which Journal::open checks).
-  const std::string abs = absolute_path(common.journal);
-  std::error_code ec;
-  const auto parent = std::filesystem::canonical(paths::dirname(abs), ec);
-  return ec ? abs : paths::join(parent.string(), paths::basename(abs));
+  if (common.journal.empty()) return default_journal_dir(root);
+  return absolute_path(common.journal);
 }
 
 int run_apply(const CommonOptions& common, const ApplyArgs& args) {
@@ -154,7 +162,7 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
     }
     root = real_path(common.root.empty() ? "." : common.root);
     changes = parse_script(read_text(fs, patch_path, kMaxScriptSize), args.patch,
-                           paths::dirname(patch_path));
+                           parent_of(patch_path));
   } else {
     if (args.target.empty())
       throw Error(Errc::usage, "", "a delta patch needs the TARGET file to apply it to");
@@ -168,12 +176,12 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
     std::string output = target;
     if (!args.output.empty()) {
       const std::string abs = absolute_path(args.output);
-      output = paths::join(real_path(paths::dirname(abs)), paths::basename(abs));
+      output = join(real_path(parent_of(abs)), name_of(abs));
       if (std::filesystem::exists(output)) output = real_path(output);
     }
     if (output != target) change.source = target;
-    root = paths::dirname(output);
-    change.target = paths::basename(output);
+    root = parent_of(output);
+    change.target = name_of(output);
     changes.push_back(std::move(change));
   }
 

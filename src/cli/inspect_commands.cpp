@@ -6,8 +6,8 @@
 #include "bpatch/format.hpp"
 #include "bpatch/hash.hpp"
 #include "bpatch/posix_file_system.hpp"
-#include "cli/commands.hpp"
-#include "cli/json.hpp"
+#include "commands.hpp"
+#include "json.hpp"
 
 namespace bpatch::cli {
 namespace {

@@ -4,8 +4,8 @@
 
 #include "bpatch/posix_file_system.hpp"
 #include "bpatch/recovery.hpp"
-#include "cli/commands.hpp"
-#include "cli/json.hpp"
+#include "commands.hpp"
+#include "json.hpp"
 
 namespace bpatch::cli {
 namespace {

@@ -1,13 +1,13 @@
 // bpatch — the command line. Parses arguments (CLI11), runs one subcommand,
-// prints a library error once and maps it to the exit status of SPEC §3.
+// prints a library error once and maps it to its exit status (docs/bpatch.1, EXIT STATUS).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
 #include "bpatch/error.hpp"
 #include "bpatch/transaction.hpp"
-#include "cli/commands.hpp"
-#include "cli/json.hpp"
+#include "commands.hpp"
+#include "json.hpp"
 
 using namespace bpatch::cli;
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <utility>
 
-#include "bpatch/edit.hpp"
+#include "edit/edit_list.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/file_system.hpp"
 

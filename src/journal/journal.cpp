@@ -7,9 +7,13 @@
 #include <thread>
 
 #include "bpatch/error.hpp"
-#include "core/paths.hpp"
+#include "base/paths.hpp"
 
 namespace bpatch::journal {
+
+std::string dir_for(const std::string& root, const std::string& journal) {
+  return journal.empty() ? paths::join(root, ".bpatch") : journal;
+}
 namespace {
 
 bool parse_record_name(const std::string& name, std::string* txid, RecordSet* kind) {
@@ -129,3 +133,7 @@ void write_synced_file(Durability& sync, const std::string& path, std::string_vi
 }
 
 }  // namespace bpatch::journal
+
+namespace bpatch {
+std::string default_journal_dir(const std::string& root) { return journal::dir_for(root, ""); }
+}  // namespace bpatch

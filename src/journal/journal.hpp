@@ -15,9 +15,12 @@
 #include <string>
 
 #include "bpatch/file_system.hpp"
-#include "core/durability.hpp"
+#include "base/durability.hpp"
 
 namespace bpatch::journal {
+
+// The journal directory of ROOT: `journal` when given, else ROOT/.bpatch.
+std::string dir_for(const std::string& root, const std::string& journal);
 
 // The record files of one txid found in the journal directory.
 struct RecordSet {

@@ -1,4 +1,4 @@
-// Recovery: replay committed manifests, roll back everything else (SPEC §2).
+// Recovery: replay committed manifests, roll back everything else (docs/protocol.md §4).
 //
 // Every step is idempotent, so recovery can itself be interrupted at any
 // point and run again: a rename whose shadow is gone is recognised by the
@@ -7,9 +7,9 @@
 #include <set>
 
 #include "bpatch/error.hpp"
-#include "core/paths.hpp"
+#include "base/paths.hpp"
 #include "journal/records.hpp"
-#include "journal/recovery_impl.hpp"
+#include "journal/replay.hpp"
 
 namespace bpatch::journal {
 namespace {
@@ -227,15 +227,26 @@ std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal
 
 namespace bpatch {
 
+namespace journal {
+
+RecoveryReport recover_with_hook(FileSystem& fs, const std::string& journal_dir,
+                                 double wait_seconds, SkipSyncHook skip_sync) {
+  const std::string dir = paths::canonical_parent(fs, journal_dir);
+  if (!fs.lstat(dir)) return {};  // no journal, nothing to do
+  Durability sync(fs, std::move(skip_sync));
+  const auto journal = Journal::open(sync, dir, wait_seconds);
+  return recover_locked(sync, journal);
+}
+
+}  // namespace journal
+
 RecoveryReport recover(FileSystem& fs, const std::string& journal_dir, double wait_seconds) {
-  if (!fs.lstat(journal_dir)) return {};  // no journal, nothing to do
-  Durability sync(fs, nullptr);
-  const auto journal = journal::Journal::open(sync, journal_dir, wait_seconds);
-  return journal::recover_locked(sync, journal);
+  return journal::recover_with_hook(fs, journal_dir, wait_seconds, nullptr);
 }
 
 std::vector<PendingTransaction> journal_status(FileSystem& fs, const std::string& journal_dir) {
-  const auto journal = journal::Journal::open_read_only(fs, journal_dir);
+  const auto journal =
+      journal::Journal::open_read_only(fs, paths::canonical_parent(fs, journal_dir));
   if (!journal) return {};
   return journal::status_of(fs, *journal);
 }

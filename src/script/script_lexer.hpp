@@ -1,4 +1,4 @@
-// Lines and tokens of a `.bpatch` script (SPEC §4), before any meaning.
+// Lines and tokens of a `.bpatch` script (docs/bpatch.1, SCRIPT FORMAT), before any meaning.
 //
 // A script is UTF-8 text split at '\n' (a '\r' before it is dropped, a UTF-8
 // byte order mark at the start is skipped). On each line:

@@ -1,4 +1,4 @@
-// parse_script(): the statements of a `.bpatch` script (SPEC §4) into Changes.
+// parse_script(): the statements of a `.bpatch` script (docs/bpatch.1, SCRIPT FORMAT) into Changes.
 //
 //   script    = header *statement
 //   header    = "bpatch" "1"
@@ -249,22 +249,6 @@ std::vector<Change> Parser::finish() {
 }
 
 }  // namespace
-
-bool looks_like_script(std::string_view text) {
-  text = script::strip_bom(text);
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    const size_t start = line.find_first_not_of(" \t\r");
-    if (start == std::string_view::npos || line[start] == '#') continue;
-    line.remove_prefix(start);
-    if (!line.starts_with("bpatch")) return false;
-    line.remove_prefix(6);
-    return line.empty() || line[0] == ' ' || line[0] == '\t' || line[0] == '\r' || line[0] == '#';
-  }
-  return false;
-}
 
 std::vector<Change> parse_script(std::string_view text, const std::string& script_path,
                                  const std::string& script_dir) {

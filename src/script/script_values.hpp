@@ -1,4 +1,4 @@
-// The values of `.bpatch` script arguments (SPEC §4):
+// The values of `.bpatch` script arguments (docs/bpatch.1, SCRIPT FORMAT):
 //
 //   number = decimal / ("0x" / "0X") 1*hexdigit     ; fits in 64 bits
 //   byte   = number                                 ; 0..255
@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "bpatch/edit.hpp"
+#include "edit/edit_list.hpp"
 #include "bpatch/hash.hpp"
 #include "script/script_lexer.hpp"
 

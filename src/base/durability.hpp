@@ -2,7 +2,7 @@
 // through here, named by its call site ("intent.file", "shadow.dir", …).
 //
 // The names exist for one test: the sync-mutation test removes each call
-// site in turn (TransactionOptions::skip_sync_for_testing) and demands that
+// site in turn (the hook of txn/commit.hpp and journal/replay.hpp) and demands that
 // the crash explorer then finds a crash state that breaks the all-or-nothing
 // invariant — which proves that every sync here is needed.
 #pragma once
@@ -37,7 +37,6 @@ class Durability {
   }
 
   FileSystem& fs() { return fs_; }
-  const SkipSyncHook& hook() const { return skip_; }
 
  private:
   FileSystem& fs_;

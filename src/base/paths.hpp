@@ -23,6 +23,15 @@ std::string shadow_path(std::string_view target, std::string_view txid);
 // True when `path`'s file name is a shadow name of `txid` (what recovery may delete).
 bool is_shadow_of(std::string_view path, std::string_view txid);
 
+// The real spelling of absolute `path`: every symlink among its existing
+// components resolved (as realpath(3), through `fs`); components that do not
+// exist yet are kept lexically. Root and journal are spelled this way inside
+// the library, so that every caller names the same journal records.
+std::string canonical(FileSystem& fs, std::string_view path);
+// canonical() of the parent, the last component kept as it is (a journal
+// must never be reached through a symlink, which opening it checks).
+std::string canonical_parent(FileSystem& fs, std::string_view path);
+
 struct ResolvedPath {
   std::string path;                       // absolute, every component a real directory or the file
   std::optional<FileStat> stat;           // lstat of the final file; nullopt when it does not exist

@@ -1,10 +1,11 @@
-#include "core/plan.hpp"
+#include "txn/plan.hpp"
 
 #include <set>
 
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
-#include "core/paths.hpp"
+#include "base/paths.hpp"
+#include "journal/journal.hpp"
 
 namespace bpatch {
 namespace {
@@ -48,7 +49,7 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   // from another file).
   const bool may_create = change.kind == Kind::put || !change.source.empty();
   auto resolved = paths::resolve_in_root(fs, options.root, change.target, may_create);
-  const std::string journal = journal_dir(options);
+  const std::string journal = journal::dir_for(options.root, options.journal);
   if (resolved.path == journal || resolved.path.starts_with(journal + "/"))
     throw Error(Errc::invalid_path, resolved.path, "is inside the journal directory");
   p.target = resolved.path;
@@ -107,10 +108,6 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
 }
 
 }  // namespace
-
-std::string journal_dir(const TransactionOptions& options) {
-  return options.journal.empty() ? paths::join(options.root, ".bpatch") : options.journal;
-}
 
 std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions& options,
                                         const std::vector<Change>& changes) {

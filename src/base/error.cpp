@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "bpatch/transaction.hpp"
 
 namespace bpatch {
 namespace {

@@ -1,4 +1,4 @@
-// Edits: a new file described as pieces of the old one plus new bytes.
+// Edits (private): a new file described as pieces of the old one plus new bytes.
 //
 // An EditList starts as "the whole original" and each operation (write,
 // fill, insert, erase, truncate, append) rewrites the list of pieces, with
@@ -16,26 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "bpatch/change.hpp"
 #include "bpatch/io.hpp"
 
 namespace bpatch {
-
-// The `<data>` of a script line: inline bytes (`hex:…`) or a file (`file:…`).
-struct Data {
-  std::vector<std::byte> bytes;  // used when file is empty
-  std::string file;              // path of a blob, absolute or relative to the cwd
-};
-
-// One edit operation as written in a script.
-struct EditOp {
-  enum class Kind { write, fill, insert, erase, truncate, append };
-  Kind kind = Kind::write;
-  uint64_t offset = 0;  // write, fill, insert, erase
-  uint64_t length = 0;  // fill, erase; truncate: the new size
-  std::byte value{0};   // fill
-  Data data;            // write, insert, append
-  std::string origin;   // "script.bpatch:12" for messages; may be empty
-};
 
 struct Piece {
   enum class Kind { source, fill, blob };

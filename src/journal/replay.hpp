@@ -1,14 +1,20 @@
-// Recovery with the journal already open and locked — shared by recover()
-// and by Transaction::commit(), which must recover before it starts.
+// Replay and roll back: what recovery does to one transaction, shared by
+// recover() and by Transaction::commit() (which must recover before it
+// starts, and replays its own manifest with the very same code).
 #pragma once
 
 #include "bpatch/recovery.hpp"
-#include "core/durability.hpp"
+#include "base/durability.hpp"
 #include "journal/journal.hpp"
 
 namespace bpatch::journal {
 
 RecoveryReport recover_locked(Durability& sync, const Journal& journal);
+
+// recover() with a hook that skips named fsync call sites: the seam through
+// which the sync-mutation test drives the real recovery.
+RecoveryReport recover_with_hook(FileSystem& fs, const std::string& journal_dir,
+                                 double wait_seconds, SkipSyncHook skip_sync);
 
 struct ManifestRecord;
 

@@ -1,4 +1,4 @@
-#include "core/shadow_file.hpp"
+#include "txn/shadow_file.hpp"
 
 #include <algorithm>
 #include <cstring>

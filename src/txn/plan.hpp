@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "bpatch/edit.hpp"
+#include "edit/edit_list.hpp"
 #include "bpatch/file_system.hpp"
 #include "bpatch/transaction.hpp"
 
@@ -33,9 +33,6 @@ struct PlannedChange {
   uint64_t size = 0;
   std::optional<Hash128> post_hash;
 };
-
-// The journal directory of a transaction: options.journal or ROOT/.bpatch.
-std::string journal_dir(const TransactionOptions& options);
 
 // Throws the first problem found, naming the file (and script line).
 std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions& options,

@@ -1,4 +1,6 @@
-// Transaction::commit — the commit protocol of SPEC §2, top to bottom.
+// Transaction::commit — the commit protocol of docs/protocol.md §3, top to
+// bottom: commit_changes() below is its table of contents, one function per
+// step of the protocol's table, numbered as there.
 //
 // The invariant every step serves: at any instant a crash leaves either a
 // state recovery rolls back to all-old (no durable manifest) or one it rolls
@@ -16,13 +18,14 @@
 
 #include "bpatch/error.hpp"
 #include "bpatch/file_system.hpp"
-#include "core/durability.hpp"
-#include "core/paths.hpp"
-#include "core/plan.hpp"
-#include "core/shadow_file.hpp"
+#include "base/durability.hpp"
+#include "base/paths.hpp"
+#include "txn/plan.hpp"
+#include "txn/shadow_file.hpp"
 #include "journal/journal.hpp"
 #include "journal/records.hpp"
-#include "journal/recovery_impl.hpp"
+#include "journal/replay.hpp"
+#include "txn/commit.hpp"
 
 namespace bpatch {
 namespace {
@@ -169,7 +172,7 @@ void stage_all(Durability& sync, const TransactionOptions& options,
   for (const auto& watch : watches) sync.sync_file_system(*watch, "shadow.batch");
 }
 
-void dry_run(FileSystem& fs, std::vector<PlannedChange>& plan) {
+void decode_into_hashes(FileSystem& fs, std::vector<PlannedChange>& plan) {
   for (auto& p : plan) {
     if (p.unchanged || p.change->kind == Change::Kind::remove) continue;
     HashingSink sink;
@@ -179,83 +182,72 @@ void dry_run(FileSystem& fs, std::vector<PlannedChange>& plan) {
   }
 }
 
-}  // namespace
+// One commit in progress: the state the steps share.
+class Commit {
+ public:
+  Commit(FileSystem& fs, const TransactionOptions& options, SkipSyncHook skip)
+      : fs_(fs), options_(options), sync_(fs, std::move(skip)) {}
 
-Transaction::Transaction(FileSystem& fs, TransactionOptions options)
-    : fs_(fs), options_(std::move(options)) {}
-Transaction::~Transaction() = default;
-
-void Transaction::add(Change change) { changes_.push_back(std::move(change)); }
-
-CommitResult Transaction::commit() {
-  if (options_.root.empty() || options_.root[0] != '/')
-    throw Error(Errc::usage, options_.root, "the root must be an absolute path");
-  Durability sync(fs_, options_.skip_sync_for_testing);
-  CommitResult result;
-
-  if (options_.dry_run) {
-    // Validate and decode into nothing; no lock, no journal, no write.
-    auto plan = plan_changes(fs_, options_, changes_);
-    dry_run(fs_, plan);
-    result.dry_run = true;
-    for (const auto& p : plan) result.files.push_back(result_of(p));
-    return result;
-  }
-
-  // Step 1: open and lock the journal, then finish or undo whatever an
+  // Steps 1-3: open and lock the journal, then finish or undo whatever an
   // earlier crash left in it, so that we start from all-old or all-new.
-  const auto journal = journal::Journal::open(sync, journal_dir(options_), options_.wait_seconds);
-  for (const auto& t : journal::recover_locked(sync, journal).transactions)
-    result.recovered.push_back(t.txid + ": " + t.plan);
-
-  // Step 2: validate everything before writing anything.
-  auto plan = plan_changes(fs_, options_, changes_);
-  std::vector<PlannedChange*> work;
-  for (auto& p : plan)
-    if (!p.unchanged) work.push_back(&p);
-  if (work.empty()) {
-    for (const auto& p : plan) result.files.push_back(result_of(p));
-    return result;
+  void lock_and_recover(CommitResult& result) {
+    journal_.emplace(journal::Journal::open(sync_, journal::dir_for(options_.root, options_.journal),
+                                            options_.wait_seconds));
+    result.recovered = journal::recover_locked(sync_, *journal_).transactions;
   }
 
-  // Step 3: the intent lists every name we are about to create.
-  const std::string txid = journal.new_txid(fs_);
-  result.txid = txid;
-  journal::IntentRecord intent{txid, journal.dir(), {}, {}};
-  std::set<std::string> new_dirs;
-  for (auto* p : work) {
-    for (const auto& dir : p->missing_dirs)
-      if (new_dirs.insert(dir).second) intent.dirs.push_back(dir);
-    if (p->change->kind != Change::Kind::remove) {
-      p->shadow = paths::shadow_path(p->target, txid);
-      intent.shadows.push_back(p->shadow);
+  // Step 4: validate everything before writing anything. Returns the changes
+  // that do something (none: nothing to write).
+  std::vector<PlannedChange*> validate(std::vector<PlannedChange>& plan,
+                                       const std::vector<Change>& changes) {
+    plan = plan_changes(fs_, options_, changes);
+    std::vector<PlannedChange*> work;
+    for (auto& p : plan)
+      if (!p.unchanged) work.push_back(&p);
+    return work;
+  }
+
+  // Step 5: the intent lists every name we are about to create.
+  void write_intent(const std::vector<PlannedChange*>& work) {
+    txid_ = journal_->new_txid(fs_);
+    intent_ = journal::IntentRecord{txid_, journal_->dir(), {}, {}};
+    std::set<std::string> new_dirs;
+    for (auto* p : work) {
+      for (const auto& dir : p->missing_dirs)
+        if (new_dirs.insert(dir).second) intent_.dirs.push_back(dir);
+      if (p->change->kind != Change::Kind::remove) {
+        p->shadow = paths::shadow_path(p->target, txid_);
+        intent_.shadows.push_back(p->shadow);
+      }
     }
-  }
-  journal::ManifestRecord manifest{txid, journal.dir(), {}};
-  try {
     // The intent's data, then its name, must be durable before the first
     // shadow exists: a crash while staging must leave a record that lets
     // recovery find and delete the orphan shadows. (If writing it fails,
-    // the rollback below deletes whatever part of it was written.)
-    journal::write_synced_file(sync, journal.intent_path(txid), journal::encode_intent(intent),
+    // the rollback deletes whatever part of it was written.)
+    journal::write_synced_file(sync_, journal_->intent_path(txid_), journal::encode_intent(intent_),
                                "intent.file");
-    sync.sync_dir(journal.dir(), "intent.dir");
+    sync_.sync_dir(journal_->dir(), "intent.dir");
+  }
 
-    // Step 4: stage the shadows beside their targets.
+  // Steps 6-7: stage the shadows beside their targets, then make their names
+  // durable.
+  void stage(const std::vector<PlannedChange*>& work) {
     std::set<std::string> dirs_to_sync;
-    for (const auto& dir : intent.dirs) {
+    for (const auto& dir : intent_.dirs) {
       if (!fs_.lstat(dir)) fs_.make_dir(dir, 0755);
       dirs_to_sync.insert(paths::dirname(dir));
     }
-    stage_all(sync, options_, work);
+    stage_all(sync_, options_, work);
     for (auto* p : work)
       if (p->change->kind != Change::Kind::remove) dirs_to_sync.insert(paths::dirname(p->shadow));
     // The shadows' names (and the directories created for them) must be
     // durable before the commit: a manifest whose shadow vanished in a
     // crash could not be replayed.
-    for (const auto& dir : dirs_to_sync) sync.sync_dir(dir, "shadow.dir");
+    for (const auto& dir : dirs_to_sync) sync_.sync_dir(dir, "shadow.dir");
+  }
 
-    // Step 5: nobody may have changed a target since we validated it.
+  // Step 8: nobody may have changed a target since we validated it.
+  void check_targets_unchanged(const std::vector<PlannedChange*>& work) {
     for (auto* p : work) {
       const auto now = fs_.lstat(p->target);
       const bool same = p->target_stat ? (now && now->id == p->target_stat->id) : !now;
@@ -269,9 +261,12 @@ CommitResult Transaction::commit() {
                       "the file changed while bpatch was working on it");
       }
     }
+  }
 
-    // Step 6a: write the manifest under a temporary name and make its bytes
-    // durable, so the name we commit by never points at a torn record.
+  // Step 9: write the manifest under a temporary name and make its bytes
+  // durable, so the name we commit by never points at a torn record.
+  void write_manifest(const std::vector<PlannedChange*>& work) {
+    manifest_ = journal::ManifestRecord{txid_, journal_->dir(), {}};
     for (auto* p : work) {
       journal::ManifestEntry e;
       e.target = p->target;
@@ -288,55 +283,134 @@ CommitResult Transaction::commit() {
         e.mode = p->mode;
         e.post_hash = p->post_hash;
       }
-      manifest.entries.push_back(std::move(e));
+      manifest_.entries.push_back(std::move(e));
     }
-    journal::write_synced_file(sync, journal.manifest_tmp_path(txid),
-                               journal::encode_manifest(manifest), "manifest.file");
-  } catch (const Error& e) {
-    // Before the commit point: undo. The intent on disk lists everything we
-    // may have created; roll_back deletes exactly that.
+    journal::write_synced_file(sync_, journal_->manifest_tmp_path(txid_),
+                               journal::encode_manifest(manifest_), "manifest.file");
+  }
+
+  // Any failure in steps 5-9: undo. The intent on disk lists everything we
+  // may have created; roll_back deletes exactly that. Always throws.
+  [[noreturn]] void roll_back_and_rethrow(const Error& cause) {
     try {
-      journal::roll_back(sync, journal, txid, nullptr);
+      journal::roll_back(sync_, *journal_, txid_, nullptr);
     } catch (const Error&) {
-      throw Error(
-          e.code(), e.path(),
-          e.message() +
-              " (nothing was changed; run `bpatch recover` to delete the leftover shadow files)",
-          e.sys_errno());
+      throw Error(cause.code(), cause.path(),
+                  cause.message() +
+                      " (nothing was changed; run `bpatch recover` to delete the leftover "
+                      "shadow files)",
+                  cause.sys_errno());
     }
     throw;
   }
 
-  // Step 6b: the commit point. Once this rename is durable the transaction
+  // Step 10: the commit point. Once this rename is durable the transaction
   // happened; until then recovery undoes it.
-  try {
-    fs_.rename(journal.manifest_tmp_path(txid), journal.manifest_path(txid));
-  } catch (const Error& e) {
-    // A rename that failed normally did not happen; look, rather than guess.
-    bool renamed = true;
+  void commit_point() {
     try {
-      renamed = fs_.lstat(journal.manifest_path(txid)).has_value();
-      if (!renamed) journal::roll_back(sync, journal, txid, nullptr);
-    } catch (const Error&) {
-      throw IncompleteCommit(e, txid);  // cannot tell: recovery will
+      fs_.rename(journal_->manifest_tmp_path(txid_), journal_->manifest_path(txid_));
+    } catch (const Error& e) {
+      // A rename that failed normally did not happen; look, rather than guess.
+      bool renamed = true;
+      try {
+        renamed = fs_.lstat(journal_->manifest_path(txid_)).has_value();
+      } catch (const Error&) {
+        throw IncompleteCommit(e, txid_);  // cannot tell: recovery will
+      }
+      if (renamed) throw IncompleteCommit(e, txid_);
+      // Confirmed not committed: whatever the rollback does, the answer is
+      // "nothing changed" (exit 1), never a commit recovery would undo.
+      roll_back_and_rethrow(e);
     }
-    if (renamed) throw IncompleteCommit(e, txid);
-    throw;
-  }
-  try {
-    sync.sync_dir(journal.dir(), "manifest.commit");
-
-    // Steps 7 and 8: rename every shadow over its target, sync the
-    // directories, delete the records — the very replay recovery runs.
-    journal::replay(sync, journal, manifest, nullptr);
-  } catch (const Error& e) {
-    // After the rename was issued we cannot know whether it is durable;
-    // recovery reads the disk and finishes or undoes it consistently.
-    throw IncompleteCommit(e, txid);
   }
 
+  // Steps 10 (its dir-sync), 11 and 12: make the commit durable, rename every
+  // shadow over its target, delete the records — the very replay recovery runs.
+  void finish() {
+    try {
+      sync_.sync_dir(journal_->dir(), "manifest.commit");
+      journal::replay(sync_, *journal_, manifest_, nullptr);
+    } catch (const Error& e) {
+      // After the rename was issued we cannot know whether it is durable;
+      // recovery reads the disk and finishes or undoes it consistently.
+      throw IncompleteCommit(e, txid_);
+    }
+  }
+
+  const std::string& txid() const { return txid_; }
+
+ private:
+  FileSystem& fs_;
+  const TransactionOptions& options_;
+  Durability sync_;
+  std::optional<journal::Journal> journal_;
+  std::string txid_;
+  journal::IntentRecord intent_;
+  journal::ManifestRecord manifest_;
+};
+
+// Root and journal as the library spells them (symlinks resolved), however
+// the caller spelled them: the records name their journal, and recovery
+// refuses records found under another name.
+TransactionOptions canonical(FileSystem& fs, const TransactionOptions& options) {
+  if (options.root.empty() || options.root[0] != '/')
+    throw Error(Errc::usage, options.root, "the root must be an absolute path");
+  if (!options.journal.empty() && options.journal[0] != '/')
+    throw Error(Errc::usage, options.journal, "the journal must be an absolute path");
+  TransactionOptions out = options;
+  out.root = paths::canonical(fs, options.root);
+  if (!options.journal.empty()) out.journal = paths::canonical_parent(fs, options.journal);
+  return out;
+}
+
+}  // namespace
+
+CommitResult dry_run_changes(FileSystem& fs, const TransactionOptions& given,
+                             const std::vector<Change>& changes) {
+  const TransactionOptions options = canonical(fs, given);
+  // Step 4 only, decoding into a hash: no lock, no journal, no write.
+  auto plan = plan_changes(fs, options, changes);
+  decode_into_hashes(fs, plan);
+  CommitResult result;
+  result.dry_run = true;
   for (const auto& p : plan) result.files.push_back(result_of(p));
   return result;
+}
+
+CommitResult commit_changes(FileSystem& fs, const TransactionOptions& given,
+                            const std::vector<Change>& changes, SkipSyncHook skip_sync) {
+  const TransactionOptions options = canonical(fs, given);
+  CommitResult result;
+  Commit commit(fs, options, std::move(skip_sync));
+  commit.lock_and_recover(result);                     // steps 1-3
+  std::vector<PlannedChange> plan;
+  const auto work = commit.validate(plan, changes);   // step 4
+  if (!work.empty()) {
+    try {
+      commit.write_intent(work);                       // step 5
+      commit.stage(work);                              // steps 6-7
+      commit.check_targets_unchanged(work);            // step 8
+      commit.write_manifest(work);                     // step 9
+    } catch (const Error& e) {
+      commit.roll_back_and_rethrow(e);
+    }
+    commit.commit_point();                             // step 10
+    commit.finish();                                   // steps 10-12
+    result.txid = commit.txid();
+  }
+  for (const auto& p : plan) result.files.push_back(result_of(p));
+  return result;
+}
+
+Transaction::Transaction(FileSystem& fs, TransactionOptions options)
+    : fs_(fs), options_(std::move(options)) {}
+Transaction::~Transaction() = default;
+
+void Transaction::add(Change change) { changes_.push_back(std::move(change)); }
+
+CommitResult Transaction::commit() {
+  if (options_.dry_run) return dry_run_changes(fs_, options_, changes_);
+  return commit_changes(fs_, options_, changes_, nullptr);
 }
 
 }  // namespace bpatch

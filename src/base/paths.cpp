@@ -1,4 +1,4 @@
-#include "core/paths.hpp"
+#include "base/paths.hpp"
 
 #include <deque>
 
@@ -74,6 +74,48 @@ bool is_shadow_of(std::string_view path, std::string_view txid) {
   const std::string name = basename(path);
   const std::string suffix = ".bpatch-" + std::string(txid);
   return name.size() > suffix.size() + 1 && name[0] == '.' && name.ends_with(suffix);
+}
+
+std::string canonical(FileSystem& fs, std::string_view path) {
+  if (!path.starts_with('/')) throw Error(Errc::usage, std::string(path), "not an absolute path");
+  std::vector<std::string> resolved;
+  std::deque<std::string> pending;
+  for (auto& p : split(path)) pending.push_back(std::move(p));
+  int links = 0;
+  while (!pending.empty()) {
+    std::string part = std::move(pending.front());
+    pending.pop_front();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!resolved.empty()) resolved.pop_back();
+      continue;
+    }
+    const std::string here = join_all("/", resolved) + (resolved.empty() ? "" : "/") + part;
+    const auto st = fs.lstat(here);
+    if (!st) {
+      // The rest does not exist (yet): keep it as written, lexically.
+      std::string out = here;
+      for (const auto& rest : pending) out = join(out, rest);
+      return absolute(out, "/");
+    }
+    if (st->type == FileType::symlink) {
+      if (++links > kMaxSymlinks)
+        throw Error(Errc::invalid_path, std::string(path), "too many levels of symbolic links");
+      const std::string target = fs.read_link(here);
+      if (target.starts_with('/')) resolved.clear();
+      const auto parts = split(target);
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) pending.push_front(*it);
+      continue;
+    }
+    resolved.push_back(std::move(part));
+  }
+  return join_all("/", resolved);
+}
+
+std::string canonical_parent(FileSystem& fs, std::string_view path) {
+  const std::string abs = absolute(path, "/");
+  if (abs == "/") return abs;
+  return join(canonical(fs, dirname(abs)), basename(abs));
 }
 
 ResolvedPath resolve_in_root(FileSystem& fs, const std::string& root, std::string_view relative,

@@ -1,0 +1,114 @@
+// bpatch::Change — what one transaction does to one target, and the builders
+// that make one without filling structs by hand:
+//
+//   tx.add(Change::edit("fw.bin", {EditOp::write(0x10, bytes), EditOp::fill(0, 4, 0xff)}));
+//   tx.add(Change::delta("game.sfc", "patches/game.bps").expecting(hash));
+//   tx.add(Change::put("new/readme.txt", Data::from("hello")).with_mode(0644));
+//   tx.add(Change::remove("old.dat"));
+//
+// Plain values; no I/O happens until Transaction::commit().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bpatch/hash.hpp"
+
+namespace bpatch {
+
+// The `<data>` of a script line: inline bytes (`hex:…`) or a file (`file:…`).
+struct Data {
+  std::vector<std::byte> bytes;  // used when file is empty
+  std::string file;              // path of a blob, absolute or relative to the cwd
+
+  static Data from(std::span<const std::byte> b) { return Data{{b.begin(), b.end()}, {}}; }
+  static Data from(std::string_view text) {
+    const auto* p = reinterpret_cast<const std::byte*>(text.data());
+    return Data{{p, p + text.size()}, {}};
+  }
+  static Data from_file(std::string path) { return Data{{}, std::move(path)}; }
+};
+
+// One edit operation; offsets refer to the file as the previous ops left it.
+struct EditOp {
+  enum class Kind { write, fill, insert, erase, truncate, append };
+  Kind kind = Kind::write;
+  uint64_t offset = 0;  // write, fill, insert, erase
+  uint64_t length = 0;  // fill, erase; truncate: the new size
+  std::byte value{0};   // fill
+  Data data;            // write, insert, append
+  std::string origin;   // "script.bpatch:12" for messages; may be empty
+
+  static EditOp write(uint64_t offset, Data data) { return {Kind::write, offset, 0, {}, std::move(data), {}}; }
+  static EditOp fill(uint64_t offset, uint64_t length, uint8_t value) {
+    return {Kind::fill, offset, length, std::byte{value}, {}, {}};
+  }
+  static EditOp insert(uint64_t offset, Data data) { return {Kind::insert, offset, 0, {}, std::move(data), {}}; }
+  static EditOp erase(uint64_t offset, uint64_t length) { return {Kind::erase, offset, length, {}, {}, {}}; }
+  static EditOp truncate(uint64_t size) { return {Kind::truncate, 0, size, {}, {}, {}}; }
+  static EditOp append(Data data) { return {Kind::append, 0, 0, {}, std::move(data), {}}; }
+};
+
+// One change to one target.
+struct Change {
+  enum class Kind { edit, delta, put, remove };
+  Kind kind = Kind::edit;
+  std::string target;             // relative to the root; confined to it
+  std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
+  std::vector<EditOp> edits;      // edit
+  std::string patch;              // delta: the patch file (absolute or relative to the cwd)
+  std::string source;             // edit/delta: read the old content here instead of
+                                  // from target (`apply -o`); absolute or cwd-relative
+  Data content;                   // put
+  std::optional<uint32_t> mode;   // the result's permission bits; default: the target's
+                                  // (0644 for a new file)
+  std::string origin;             // "script.bpatch:12", for messages; may be empty
+
+  static Change edit(std::string target, std::vector<EditOp> ops = {}) {
+    Change c;
+    c.kind = Kind::edit;
+    c.target = std::move(target);
+    c.edits = std::move(ops);
+    return c;
+  }
+  static Change delta(std::string target, std::string patch_file) {
+    Change c;
+    c.kind = Kind::delta;
+    c.target = std::move(target);
+    c.patch = std::move(patch_file);
+    return c;
+  }
+  static Change put(std::string target, Data content) {
+    Change c;
+    c.kind = Kind::put;
+    c.target = std::move(target);
+    c.content = std::move(content);
+    return c;
+  }
+  static Change remove(std::string target) {
+    Change c;
+    c.kind = Kind::remove;
+    c.target = std::move(target);
+    return c;
+  }
+
+  Change&& expecting(const Hash128& pre_image) && {
+    expect = pre_image;
+    return std::move(*this);
+  }
+  Change&& with_mode(uint32_t permission_bits) && {
+    mode = permission_bits;
+    return std::move(*this);
+  }
+  Change&& reading_from(std::string old_content) && {
+    source = std::move(old_content);
+    return std::move(*this);
+  }
+};
+
+}  // namespace bpatch
