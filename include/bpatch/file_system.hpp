@@ -16,8 +16,9 @@
 //     the library: after an fsync error the kernel may have dropped the dirty
 //     pages, so a second fsync that "succeeds" proves nothing.
 //   * Final path components are never followed when they are symlinks
-//     (O_NOFOLLOW); intermediate components are followed by the OS, so the
-//     library resolves and checks them itself (see path confinement).
+//     (O_NOFOLLOW). Intermediate components are followed by the OS, so the
+//     library resolves and checks them itself at validation and then works
+//     through an anchored() view, where the kernel confines every call.
 //
 // Thread-safety: implementations are safe to call from several threads at
 // once; one File object is used by one thread at a time.
@@ -162,6 +163,20 @@ class FileSystem {
   // Takes an exclusive lock on `path` (created if missing) without waiting;
   // nullptr when another process holds it.
   virtual std::unique_ptr<FileLock> try_lock(const std::string& path) = 0;
+
+  // The uid files this process creates are owned by (geteuid()): the owner
+  // a journal must have to be trusted.
+  virtual uint32_t effective_uid() { return 0; }
+
+  // A view of this file system anchored at the directories `dirs` (absolute,
+  // existing, not symlinks), opened now. Every later call on a path beneath
+  // an anchor is resolved by the kernel beneath it, from the anchor's
+  // descriptor, at the moment of the call — with no symbolic link followed
+  // on the way — so a directory swapped for a symlink after validation makes
+  // the call fail instead of act outside. Paths under no anchor pass through.
+  // The default (simulated file systems, which have no attacker) forwards
+  // every call unchanged.
+  virtual std::unique_ptr<FileSystem> anchored(const std::vector<std::string>& dirs);
 };
 
 }  // namespace bpatch
