@@ -15,6 +15,7 @@ ManifestRecord sample_manifest() {
   ManifestRecord m;
   m.txid = "18ebde893d7cb103-000028af";
   m.journal = "/r/.bpatch";
+  m.root = "/r";
   ManifestEntry replace;
   replace.op = ManifestEntry::Op::replace;
   replace.shadow = "/r/dir with space/.a%b.bpatch-18ebde893d7cb103-000028af";
@@ -50,13 +51,15 @@ TEST_CASE("manifest and intent round-trip, including awkward paths", "[records]"
   const ManifestRecord back = decode_manifest(encode_manifest(m), "m");
   CHECK(back.txid == m.txid);
   CHECK(back.journal == m.journal);
+  CHECK(back.root == m.root);
   CHECK(back.entries == m.entries);
 
   IntentRecord intent{
-      "t-1", "/r/my journal", {"/r/new", "/r/new/sub"}, {"/r/.a.bpatch-t-1", "/r/x y/.b.bpatch-t-1"}};
+      "t-1", "/r/my journal", "/r", {"/r/new", "/r/new/sub"}, {"/r/.a.bpatch-t-1", "/r/x y/.b.bpatch-t-1"}};
   const IntentRecord ib = decode_intent(encode_intent(intent), "i");
   CHECK(ib.txid == intent.txid);
   CHECK(ib.journal == intent.journal);
+  CHECK(ib.root == intent.root);
   CHECK(ib.dirs == intent.dirs);
   CHECK(ib.shadows == intent.shadows);
 }
@@ -91,18 +94,18 @@ TEST_CASE("wrong checksum, wrong version, trailing junk and swapped record kinds
   }
   SECTION("a future version with a valid checksum") {
     std::string body = good.substr(0, good.rfind("checksum "));
-    body.replace(0, std::string("bpatch-manifest 1").size(), "bpatch-manifest 2");
+    body.replace(0, std::string("bpatch-manifest 2").size(), "bpatch-manifest 3");
     const Hash128 sum = hash_bytes(std::as_bytes(std::span(body.data(), body.size())));
     CHECK(code_of(body + "checksum " + sum.hex() + "\n") == Errc::journal);
   }
   SECTION("bytes after the checksum line") { CHECK(code_of(good + "x") == Errc::journal); }
   SECTION("an intent is not a manifest") {
-    const std::string intent = encode_intent(IntentRecord{"t", "/a/.bpatch", {}, {"/a/.b.bpatch-t"}});
+    const std::string intent = encode_intent(IntentRecord{"t", "/a/.bpatch", "/a", {}, {"/a/.b.bpatch-t"}});
     CHECK(code_of(intent) == Errc::journal);
   }
   SECTION("a malformed entry with a valid checksum") {
     std::string body =
-        "bpatch-manifest 1\ntxid t\nreplace /a relative ino=1 size=2 mode=644 pre=- post=-\n";
+        "bpatch-manifest 2\ntxid t\njournal /j\nroot /\nreplace /a relative ino=1 size=2 mode=644 pre=- post=-\n";
     const Hash128 sum = hash_bytes(std::as_bytes(std::span(body.data(), body.size())));
     CHECK(code_of(body + "checksum " + sum.hex() + "\n") == Errc::journal);
   }

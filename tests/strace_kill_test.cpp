@@ -182,14 +182,14 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
     REQUIRE(outcome(dir / "root", old_tree, new_tree) == "new");
     REQUIRE(new_tree != old_tree);
   }
-  {  // What recovery of a committed, unfinished transaction calls (killed at the 2nd rename).
+  {  // What recovery of a committed, unfinished transaction calls (killed at the 2nd renameat).
     TempDir dir;
     make_workload(dir.path());
-    run(under_strace("rename:signal=KILL:when=2", apply_argv(dir.path())));
+    run(under_strace("renameat:signal=KILL:when=2", apply_argv(dir.path())));
     recover_counts = count_calls(recover_argv(dir.path()), dir / "counts");
   }
   REQUIRE(counts.count("fsync"));
-  REQUIRE(counts.count("rename"));
+  REQUIRE(counts.count("renameat"));  // every rename beneath ROOT is renameat(2) on descriptors
 
   uint64_t kills = 0, killed_new = 0, killed_old = 0, recover_kills = 0, error_runs = 0;
   std::map<int, uint64_t> exits;
@@ -220,7 +220,7 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
       // made again for each run rather than copied.
       if (deep() || nth % 3 == 1) {
         for (const auto& [rcall, rcount] : recover_counts) {
-          if (!deep() && rcall != "rename" && rcall != "unlink" && rcall != "fsync") continue;
+          if (!deep() && rcall != "renameat" && rcall != "unlinkat" && rcall != "fsync") continue;
           for (int m = 1; m <= rcount; ++m) {
             INFO("SIGKILL at " << at << ", then recover killed at " << rcall << " #" << m);
             TempDir dir;

@@ -23,6 +23,11 @@ class PosixFileSystem final : public FileSystem {
   void sync_dir(const std::string& path) override;
   std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override;
   std::unique_ptr<FileLock> try_lock(const std::string& path) override;
+  uint32_t effective_uid() override;
+  // openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) from
+  // each anchor's descriptor (a component-wise O_NOFOLLOW walk where the
+  // kernel has no openat2), then the *at() call on the final name.
+  std::unique_ptr<FileSystem> anchored(const std::vector<std::string>& dirs) override;
 };
 
 }  // namespace bpatch

@@ -43,4 +43,15 @@ RecoveryReport recover(FileSystem& fs, const std::string& journal_dir, double wa
 
 std::vector<PendingTransaction> journal_status(FileSystem& fs, const std::string& journal_dir);
 
+// For a person, when recovery cannot go on (a committed transaction whose
+// shadow someone deleted, a damaged manifest): drops transaction `txid` from
+// the journal so that later applies and recoveries work again. Deletes the
+// transaction's remaining shadow files (names of its own shadow pattern
+// only) and its records; touches no target. The returned plan says exactly
+// what it leaves: which targets hold the new content, which the old, which
+// neither. An uncommitted transaction is simply rolled back. Throws
+// Error(not_found) when the journal has no such transaction.
+PendingTransaction abandon(FileSystem& fs, const std::string& journal_dir, const std::string& txid,
+                           double wait_seconds = 0);
+
 }  // namespace bpatch

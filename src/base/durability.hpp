@@ -19,7 +19,7 @@ using SkipSyncHook = std::function<bool(std::string_view site)>;
 
 class Durability {
  public:
-  Durability(FileSystem& fs, SkipSyncHook skip) : fs_(fs), skip_(std::move(skip)) {}
+  Durability(FileSystem& fs, SkipSyncHook skip) : fs_(&fs), skip_(std::move(skip)) {}
 
   // fsync(file): its data and size are durable, not its name.
   void sync_file(File& file, std::string_view site) {
@@ -28,7 +28,7 @@ class Durability {
 
   // fsync(directory): its entries (creates, renames, unlinks) are durable.
   void sync_dir(const std::string& dir, std::string_view site) {
-    if (!skip_ || !skip_(site)) fs_.sync_dir(dir);
+    if (!skip_ || !skip_(site)) fs_->sync_dir(dir);
   }
 
   // syncfs(file system): every file's data and directory entry on it are durable.
@@ -36,10 +36,13 @@ class Durability {
     if (!skip_ || !skip_(site)) handle.sync();
   }
 
-  FileSystem& fs() { return fs_; }
+  FileSystem& fs() { return *fs_; }
+
+  // The same skipping rules on another file system (an anchored view).
+  Durability on(FileSystem& fs) const { return Durability(fs, skip_); }
 
  private:
-  FileSystem& fs_;
+  FileSystem* fs_;
   SkipSyncHook skip_;
 };
 

@@ -33,7 +33,7 @@ struct ApplyArgs {
 };
 
 int run_apply(const CommonOptions& common, const ApplyArgs& args);
-int run_recover(const CommonOptions& common);
+int run_recover(const CommonOptions& common, const std::string& abandon_txid);
 int run_status(const CommonOptions& common);
 int run_hash(const CommonOptions& common, const std::vector<std::string>& files);
 int run_info(const CommonOptions& common, const std::string& patch);

@@ -39,10 +39,14 @@ const char* state_name(const PendingTransaction& t) {
 
 }  // namespace
 
-int run_recover(const CommonOptions& common) {
+int run_recover(const CommonOptions& common, const std::string& abandon_txid) {
   PosixFileSystem fs;
   const std::string journal = journal_dir(common);
-  const RecoveryReport report = recover(fs, journal, common.wait_seconds);
+  RecoveryReport report;
+  if (abandon_txid.empty())
+    report = recover(fs, journal, common.wait_seconds);
+  else
+    report.transactions.push_back(abandon(fs, journal, abandon_txid, common.wait_seconds));
   if (common.json) {
     Json j;
     j.begin_object().field("ok", true).field("command", "recover").field("journal", journal);

@@ -101,7 +101,14 @@ int main(int argc, char** argv) {
   auto* recover =
       app.add_subcommand("recover", "Finish or undo whatever a crash left in the journal");
   add_common(recover, common, wait, true);
-  recover->footer("\nExamples:\n  bpatch recover\n  bpatch recover --root /opt/game --json\n");
+  std::string abandon_txid;
+  recover->add_option("--abandon", abandon_txid,
+                      "Drop transaction TXID that cannot be finished (see `bpatch status`): "
+                      "deletes its shadows and records, touches no target, and says which "
+                      "files it leaves new and which old");
+  recover->footer(
+      "\nExamples:\n  bpatch recover\n  bpatch recover --root /opt/game --json\n"
+      "  bpatch recover --abandon 18ed4410c43d9640-0000558f\n");
 
   auto* status =
       app.add_subcommand("status", "List pending transactions in the journal; change nothing");
@@ -140,7 +147,7 @@ int main(int argc, char** argv) {
   int exit_code = kExitFailed;
   try {
     if (*apply) return run_apply(common, apply_args);
-    if (*recover) return run_recover(common);
+    if (*recover) return run_recover(common, abandon_txid);
     if (*status) return run_status(common);
     if (*hash) return run_hash(common, hash_files);
     if (*info) return run_info(common, info_patch);

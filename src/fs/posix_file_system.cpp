@@ -13,6 +13,7 @@
 #include <climits>
 
 #include "bpatch/error.hpp"
+#include "fs/posix_internal.hpp"
 
 namespace bpatch {
 namespace {
@@ -300,4 +301,29 @@ std::unique_ptr<FileLock> PosixFileSystem::try_lock(const std::string& path) {
   return lock;
 }
 
+uint32_t PosixFileSystem::effective_uid() { return ::geteuid(); }
+
+std::unique_ptr<FileSystem> PosixFileSystem::anchored(const std::vector<std::string>& dirs) {
+  return posix_detail::make_anchored(*this, dirs);
+}
+
+namespace posix_detail {
+
+std::unique_ptr<File> wrap_file(int fd, std::string path) {
+  return std::make_unique<PosixFile>(fd, std::move(path));
+}
+
+FileStat stat_of(const struct stat& st) { return to_file_stat(st); }
+
+std::unique_ptr<FileLock> lock_descriptor(int fd, const std::string& path) {
+  auto lock = std::make_unique<PosixLock>(fd);
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return nullptr;
+    throw_sys_error(path, "flock", errno);
+  }
+  return lock;
+}
+
+}  // namespace posix_detail
 }  // namespace bpatch

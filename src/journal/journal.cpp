@@ -21,7 +21,7 @@ bool parse_record_name(const std::string& name, std::string* txid, RecordSet* ki
     if (!name.starts_with(prefix) || !name.ends_with(suffix)) return false;
     if (name.size() <= prefix.size() + suffix.size()) return false;
     *txid = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-    return txid->find('.') == std::string::npos;
+    return is_txid(*txid);
   };
   *kind = RecordSet{};
   if (take("manifest-", ".tmp")) return kind->manifest_tmp = true;
@@ -30,30 +30,65 @@ bool parse_record_name(const std::string& name, std::string* txid, RecordSet* ki
   return false;
 }
 
+// The journal decides what root's recovery renames and unlinks, so it is
+// trusted only when no other user could have written it: owned by us, not
+// writable by group or others. (Its checksums stop torn records, not forged
+// ones: anyone can compute an XXH3.)
+void check_trusted(FileSystem& fs, const std::string& path, const FileStat& st, FileType type,
+                   const char* what) {
+  if (st.type == FileType::symlink)
+    throw Error(Errc::invalid_path, path, std::string(what) + " must not be a symbolic link");
+  if (st.type != type)
+    throw Error(Errc::invalid_path, path,
+                std::string(what) + " is not a " +
+                    (type == FileType::directory ? "directory" : "regular file"));
+  const uint32_t me = fs.effective_uid();
+  const char* advice =
+      "; refusing to trust it (another user could have forged it). Use --journal with a directory "
+      "only you can write, e.g. /var/lib/bpatch/NAME";
+  if (st.uid != me)
+    throw Error(Errc::journal, path,
+                std::string(what) + " is owned by uid " + std::to_string(st.uid) + ", not by uid " +
+                    std::to_string(me) + advice);
+  if (st.mode & 022)
+    throw Error(Errc::journal, path,
+                std::string(what) + " is writable by group or others" + advice);
+}
+
 }  // namespace
+
+bool is_txid(std::string_view s) {
+  if (s.size() != 25 || s[16] != '-') return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (i != 16 && !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+  return true;
+}
+
+void ensure_dir(Durability& sync, const std::string& dir) {
+  FileSystem& fs = sync.fs();
+  if (fs.lstat(dir)) return;
+  fs.make_dir(dir, 0700);
+  // The journal's own directory entry must be durable before any record in
+  // it is relied on: otherwise a power cut could lose the whole journal
+  // (with a committed manifest inside) while the renames it lists survive.
+  sync.sync_dir(paths::dirname(dir), "journal.parent");
+}
 
 Journal Journal::open(Durability& sync, const std::string& dir, double wait_seconds) {
   FileSystem& fs = sync.fs();
-  auto st = fs.lstat(dir);
-  if (!st) {
-    fs.make_dir(dir, 0700);
-    // The journal's own directory entry must be durable before any record in
-    // it is relied on: otherwise a power cut could lose the whole journal
-    // (with a committed manifest inside) while the renames it lists survive.
-    sync.sync_dir(paths::dirname(dir), "journal.parent");
-    st = fs.lstat(dir);
-  }
-  if (!st || st->type == FileType::symlink)
-    throw Error(Errc::invalid_path, dir,
-                "the journal must be a real directory, not a symbolic link");
-  if (st->type != FileType::directory)
-    throw Error(Errc::invalid_path, dir, "the journal is not a directory");
+  const auto st = fs.lstat(dir);
+  if (!st) throw Error(Errc::not_found, dir, "the journal directory does not exist", ENOENT);
+  check_trusted(fs, dir, *st, FileType::directory, "the journal directory");
 
   const std::string lock_path = paths::join(dir, "LOCK");
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds);
   for (;;) {
-    if (auto lock = fs.try_lock(lock_path)) return Journal(dir, std::move(lock));
+    if (auto lock = fs.try_lock(lock_path)) {
+      if (const auto lock_st = fs.lstat(lock_path))
+        check_trusted(fs, lock_path, *lock_st, FileType::regular, "the journal's LOCK");
+      return Journal(dir, std::move(lock));
+    }
     if (wait_seconds >= 0 && std::chrono::steady_clock::now() >= deadline)
       throw Error(Errc::locked, dir,
                   "the journal is locked by another bpatch (use --wait to wait for it)",
@@ -65,8 +100,7 @@ Journal Journal::open(Durability& sync, const std::string& dir, double wait_seco
 std::optional<Journal> Journal::open_read_only(FileSystem& fs, const std::string& dir) {
   const auto st = fs.lstat(dir);
   if (!st) return std::nullopt;
-  if (st->type != FileType::directory)
-    throw Error(Errc::invalid_path, dir, "the journal is not a directory");
+  check_trusted(fs, dir, *st, FileType::directory, "the journal directory");
   return Journal(dir, nullptr);
 }
 
@@ -111,7 +145,9 @@ std::string Journal::new_txid(FileSystem& fs) const {
 
 std::string read_small_file(FileSystem& fs, const std::string& path) {
   auto file = fs.open(path, OpenMode::read);
-  const uint64_t size = file->stat().id.size;
+  const FileStat st = file->stat();
+  check_trusted(fs, path, st, FileType::regular, "the journal record");
+  const uint64_t size = st.id.size;
   if (size > kMaxRecordSize) throw Error(Errc::journal, path, "record is implausibly large");
   std::string bytes(size, '\0');
   const size_t n = file->read_at(0, std::as_writable_bytes(std::span(bytes.data(), bytes.size())));

@@ -29,11 +29,21 @@ struct RecordSet {
   bool manifest_tmp = false;
 };
 
+// True for a name of the txid grammar (records.hpp); other names in the
+// journal are not records and are never acted on.
+bool is_txid(std::string_view s);
+
+// Creates the journal directory (mode 0700) if it is missing and makes its
+// entry durable.
+void ensure_dir(Durability& sync, const std::string& dir);
+
 class Journal {
  public:
-  // Creates the directory if needed (and makes its entry durable), refuses a
-  // symlink or non-directory, and takes the lock, waiting up to wait_seconds
-  // (<0: forever). Throws Error(locked) when another bpatch holds it.
+  // Refuses a directory that is a symlink, not ours or writable by group or
+  // others (Error(journal)), then takes the lock (a LOCK file that is ours),
+  // waiting up to wait_seconds (<0: forever). Throws Error(locked) when
+  // another bpatch holds it. `sync.fs()` should be a view anchored at `dir`
+  // (FileSystem::anchored), so that the directory checked is the one used.
   static Journal open(Durability& sync, const std::string& dir, double wait_seconds);
 
   // Opens an existing journal for reading only (no lock, no creation);

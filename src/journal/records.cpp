@@ -8,8 +8,8 @@
 namespace bpatch::journal {
 namespace {
 
-constexpr std::string_view kIntentHeader = "bpatch-intent 1";
-constexpr std::string_view kManifestHeader = "bpatch-manifest 1";
+constexpr std::string_view kIntentHeader = "bpatch-intent 2";
+constexpr std::string_view kManifestHeader = "bpatch-manifest 2";
 constexpr std::string_view kChecksumPrefix = "checksum ";
 
 std::string escape_path(std::string_view path) {
@@ -71,11 +71,15 @@ class RecordReader {
     const auto journal_line = next_line();
     if (!journal_line.starts_with("journal ")) fail("missing journal line");
     journal_ = path(journal_line.substr(8));
+    const auto root_line = next_line();
+    if (!root_line.starts_with("root ")) fail("missing root line");
+    root_ = path(root_line.substr(5));
   }
 
   bool done() const { return pos_ >= body_.size(); }
   const std::string& txid() const { return txid_; }
   const std::string& journal() const { return journal_; }
+  const std::string& root() const { return root_; }
 
   std::string_view next_line() {
     const size_t end = body_.find('\n', pos_);
@@ -148,13 +152,14 @@ class RecordReader {
   int line_ = 0;
   std::string txid_;
   std::string journal_;
+  std::string root_;
 };
 
 }  // namespace
 
 std::string encode_intent(const IntentRecord& record) {
   std::string out = std::string(kIntentHeader) + "\ntxid " + record.txid + "\njournal " +
-                    escape_path(record.journal) + "\n";
+                    escape_path(record.journal) + "\nroot " + escape_path(record.root) + "\n";
   for (const auto& dir : record.dirs) out += "mkdir " + escape_path(dir) + "\n";
   for (const auto& shadow : record.shadows) out += "shadow " + escape_path(shadow) + "\n";
   return seal(std::move(out));
@@ -162,7 +167,7 @@ std::string encode_intent(const IntentRecord& record) {
 
 std::string encode_manifest(const ManifestRecord& record) {
   std::string out = std::string(kManifestHeader) + "\ntxid " + record.txid + "\njournal " +
-                    escape_path(record.journal) + "\n";
+                    escape_path(record.journal) + "\nroot " + escape_path(record.root) + "\n";
   for (const auto& e : record.entries) {
     if (e.op == ManifestEntry::Op::replace) {
       char mode[16];
@@ -180,7 +185,7 @@ std::string encode_manifest(const ManifestRecord& record) {
 
 IntentRecord decode_intent(std::string_view bytes, const std::string& name) {
   RecordReader reader(bytes, kIntentHeader, name);
-  IntentRecord record{reader.txid(), reader.journal(), {}, {}};
+  IntentRecord record{reader.txid(), reader.journal(), reader.root(), {}, {}};
   while (!reader.done()) {
     const auto f = RecordReader::fields(reader.next_line());
     if (f.size() == 2 && f[0] == "mkdir")
@@ -195,7 +200,7 @@ IntentRecord decode_intent(std::string_view bytes, const std::string& name) {
 
 ManifestRecord decode_manifest(std::string_view bytes, const std::string& name) {
   RecordReader reader(bytes, kManifestHeader, name);
-  ManifestRecord record{reader.txid(), reader.journal(), {}};
+  ManifestRecord record{reader.txid(), reader.journal(), reader.root(), {}};
   while (!reader.done()) {
     const auto f = RecordReader::fields(reader.next_line());
     ManifestEntry e;

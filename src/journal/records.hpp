@@ -10,9 +10,10 @@
 // Both are line-based text ending with a checksum line over all bytes before
 // it, so a torn or damaged record is recognised and never trusted:
 //
-//   record   := header "\n" ("txid " TXID "\n") ("journal " PATH "\n") line*
-//               "checksum " HEX32 "\n"
-//   header   := "bpatch-intent 1" | "bpatch-manifest 1"
+//   record   := header "\n" ("txid " TXID "\n") ("journal " PATH "\n")
+//               ("root " PATH "\n") line* "checksum " HEX32 "\n"
+//   header   := "bpatch-intent 2" | "bpatch-manifest 2"
+//   TXID     := 16 lowercase hex digits "-" 8 lowercase hex digits
 //   intent   line := "mkdir " PATH | "shadow " PATH
 //   manifest line := "replace " SHADOW " " TARGET " ino=" N " size=" N " mode=" OCT
 //                                   " pre=" (HEX32|"-") " post=" (HEX32|"-")
@@ -34,6 +35,7 @@ namespace bpatch::journal {
 struct IntentRecord {
   std::string txid;
   std::string journal;               // the journal directory it was written in
+  std::string root;                  // the ROOT every path lies beneath
   std::vector<std::string> dirs;     // directories created, parents first
   std::vector<std::string> shadows;  // shadow files that may exist
 };
@@ -55,6 +57,7 @@ struct ManifestEntry {
 struct ManifestRecord {
   std::string txid;
   std::string journal;  // the journal directory it was written in
+  std::string root;     // the ROOT every path lies beneath
   std::vector<ManifestEntry> entries;
 };
 

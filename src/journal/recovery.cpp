@@ -26,20 +26,52 @@ void check_home(const Record& record, const Journal& journal, const std::string&
                     "original place, or remove the record by hand");
 }
 
-std::optional<ManifestRecord> load_manifest(FileSystem& fs, const Journal& journal,
-                                            const std::string& txid) {
+// Defence in depth, for a record that is ours yet names paths it should not:
+// every path must be canonical and lie beneath the recorded ROOT, outside
+// the journal.
+void check_beneath_root(const std::string& root, const std::string& journal_dir,
+                        const std::string& path, const std::string& record) {
+  const bool canonical = !path.empty() && paths::absolute(path, "/") == path;
+  const bool beneath = path.starts_with(root == "/" ? root : root + "/") && path != root;
+  const bool in_journal = path == journal_dir || path.starts_with(journal_dir + "/");
+  if (!canonical || !beneath || in_journal)
+    throw Error(Errc::journal, record,
+                "names " + path + ", which is not beneath its root " + root +
+                    "; nothing was changed");
+}
+
+}  // namespace
+
+// A manifest under its final name was synced before it was renamed there,
+// so one that does not decode is damage (or tampering), not a crash: rolling
+// it back could leave a mix of old and new files. It is refused and nothing
+// is touched.
+ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::string& txid) {
   const std::string path = journal.manifest_path(txid);
-  std::optional<ManifestRecord> record;
+  ManifestRecord record;
   try {
     record = decode_manifest(read_small_file(fs, path), path);
   } catch (const Error& e) {
-    if (e.code() == Errc::journal) return std::nullopt;  // torn: not committed
-    throw;
+    if (e.code() != Errc::journal) throw;
+    throw Error(Errc::journal, path,
+                e.message() +
+                    ": a committed manifest is damaged; nothing was changed. Inspect the files "
+                    "it names, then `bpatch recover --abandon " + txid + "`");
   }
-  if (record->txid != txid) return std::nullopt;
-  check_home(*record, journal, path);
+  if (record.txid != txid)
+    throw Error(Errc::journal, path, "names transaction " + record.txid + "; nothing was changed");
+  check_home(record, journal, path);
+  for (const auto& e : record.entries) {
+    check_beneath_root(record.root, journal.dir(), e.target, path);
+    if (e.op == ManifestEntry::Op::replace && e.shadow != paths::shadow_path(e.target, txid))
+      throw Error(Errc::journal, path,
+                  "the shadow " + e.shadow + " is not the shadow name of " + e.target +
+                      "; nothing was changed");
+  }
   return record;
 }
+
+namespace {
 
 std::optional<IntentRecord> load_intent(FileSystem& fs, const Journal& journal,
                                         const std::string& txid) {
@@ -55,7 +87,16 @@ std::optional<IntentRecord> load_intent(FileSystem& fs, const Journal& journal,
   }
   if (record->txid != txid) return std::nullopt;
   check_home(*record, journal, path);
+  for (const auto& dir : record->dirs) check_beneath_root(record->root, journal.dir(), dir, path);
+  for (const auto& s : record->shadows) check_beneath_root(record->root, journal.dir(), s, path);
   return record;
+}
+
+// Every rename and unlink of a record's files is resolved by the kernel
+// beneath the root the record names (and the journal beneath its own).
+std::unique_ptr<FileSystem> view_for(FileSystem& fs, const std::string& root,
+                                     const Journal& journal) {
+  return fs.anchored({root, journal.dir()});
 }
 
 void unlink_if_present(FileSystem& fs, const std::string& path) {
@@ -87,9 +128,11 @@ void delete_records(Durability& sync, const Journal& journal, const std::string&
 
 }  // namespace
 
-void replay(Durability& sync, const Journal& journal, const ManifestRecord& manifest,
+void replay(Durability& journal_sync, const Journal& journal, const ManifestRecord& manifest,
             PendingTransaction* report) {
-  FileSystem& fs = sync.fs();
+  const auto view = view_for(journal_sync.fs(), manifest.root, journal);
+  Durability sync = journal_sync.on(*view);
+  FileSystem& fs = *view;
   std::set<std::string> dirs;
   size_t renamed = 0, removed = 0;
   // Check everything first, so that an inconsistency touches nothing.
@@ -138,12 +181,14 @@ void replay(Durability& sync, const Journal& journal, const ManifestRecord& mani
   }
 }
 
-void roll_back(Durability& sync, const Journal& journal, const std::string& txid,
+void roll_back(Durability& journal_sync, const Journal& journal, const std::string& txid,
                PendingTransaction* report) {
-  FileSystem& fs = sync.fs();
-  const auto intent = load_intent(fs, journal, txid);
+  const auto intent = load_intent(journal_sync.fs(), journal, txid);
   size_t deleted = 0;
   if (intent) {
+    const auto view = view_for(journal_sync.fs(), intent->root, journal);
+    Durability sync = journal_sync.on(*view);
+    FileSystem& fs = *view;
     std::set<std::string> dirs_to_sync;
     for (const auto& shadow : intent->shadows) {
       if (!paths::is_shadow_of(shadow, txid)) continue;  // never delete a name we did not make
@@ -167,8 +212,48 @@ void roll_back(Durability& sync, const Journal& journal, const std::string& txid
     for (const auto& dir : dirs_to_sync)
       if (!removed_dirs.contains(dir)) sync.sync_dir(dir, "recover.rollback.dir");
   }
-  delete_records(sync, journal, txid);
+  delete_records(journal_sync, journal, txid);
   if (report) report->plan = "rolled back: " + std::to_string(deleted) + " shadow file(s) deleted";
+}
+
+std::string abandon_committed(Durability& journal_sync, const Journal& journal,
+                              const ManifestRecord& manifest, std::vector<std::string>* targets) {
+  const auto view = view_for(journal_sync.fs(), manifest.root, journal);
+  Durability sync = journal_sync.on(*view);
+  FileSystem& fs = *view;
+  std::vector<std::string> now_new, still_old, neither;
+  std::set<std::string> dirs;
+  for (const auto& e : manifest.entries) {
+    targets->push_back(e.target);
+    const auto target = fs.lstat(e.target);
+    if (e.op == ManifestEntry::Op::remove) {
+      (target ? still_old : now_new).push_back(e.target);
+      continue;
+    }
+    const auto shadow = fs.lstat(e.shadow);
+    if (target && target->id.ino == e.ino) {
+      now_new.push_back(e.target);
+    } else if (shadow && shadow->type == FileType::regular && shadow->id.ino == e.ino) {
+      still_old.push_back(e.target);
+    } else {
+      neither.push_back(e.target);
+    }
+    if (shadow && shadow->type == FileType::regular && paths::is_shadow_of(e.shadow, manifest.txid)) {
+      fs.unlink(e.shadow);
+      dirs.insert(paths::dirname(e.shadow));
+    }
+  }
+  // The shadows' deletion must be durable before the records that name them
+  // are deleted, or a crash could leave orphans no record names.
+  for (const auto& dir : dirs) sync.sync_dir(dir, "recover.rollback.dir");
+  delete_records(journal_sync, journal, manifest.txid);
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& p : v) out += (out.empty() ? "" : ", ") + p;
+    return out.empty() ? std::string("none") : out;
+  };
+  return "abandoned: the tree is now a MIX — new content: " + list(now_new) +
+         "; old content: " + list(still_old) + "; neither (left as found): " + list(neither);
 }
 
 RecoveryReport recover_locked(Durability& sync, const Journal& journal) {
@@ -177,7 +262,8 @@ RecoveryReport recover_locked(Durability& sync, const Journal& journal) {
   for (const auto& [txid, set] : journal.records(fs)) {  // std::map: txid order
     PendingTransaction pending;
     pending.txid = txid;
-    const auto manifest = set.manifest ? load_manifest(fs, journal, txid) : std::nullopt;
+    const auto manifest =
+        set.manifest ? std::optional(load_manifest(fs, journal, txid)) : std::nullopt;
     if (manifest) {
       pending.state = PendingTransaction::State::committed;
       for (const auto& e : manifest->entries) pending.targets.push_back(e.target);
@@ -195,21 +281,42 @@ std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal
   for (const auto& [txid, set] : journal.records(fs)) {
     PendingTransaction pending;
     pending.txid = txid;
-    const auto manifest = set.manifest ? load_manifest(fs, journal, txid) : std::nullopt;
+    std::optional<ManifestRecord> manifest;
+    if (set.manifest) {
+      try {
+        manifest = load_manifest(fs, journal, txid);
+      } catch (const Error& e) {
+        if (e.code() != Errc::journal) throw;
+        pending.state = PendingTransaction::State::committed;
+        pending.plan = "stuck: " + e.message();
+        out.push_back(std::move(pending));
+        continue;
+      }
+    }
     const auto intent = load_intent(fs, journal, txid);
     if (intent) pending.shadows = intent->shadows;
     if (manifest) {
       pending.state = PendingTransaction::State::committed;
       size_t to_rename = 0;
+      std::string lost;
       for (const auto& e : manifest->entries) {
         pending.targets.push_back(e.target);
         const bool pending = e.op == ManifestEntry::Op::replace ? fs.lstat(e.shadow).has_value()
                                                                 : fs.lstat(e.target).has_value();
         if (pending) ++to_rename;
+        if (e.op == ManifestEntry::Op::replace && !pending) {
+          const auto target = fs.lstat(e.target);
+          if (!target || target->id.ino != e.ino) lost += (lost.empty() ? "" : ", ") + e.target;
+        }
       }
       pending.plan = "committed: recover will finish it (" + std::to_string(to_rename) + " of " +
                      std::to_string(manifest->entries.size()) +
                      " file(s) still to rename or remove)";
+      if (!lost.empty())
+        pending.plan = "stuck: committed, but the new content of " + lost +
+                       " is gone (its shadow file was deleted), so recover cannot finish it. "
+                       "`bpatch recover --abandon " + txid + "` drops it and says which files "
+                       "it leaves new and which old";
     } else {
       size_t present = 0;
       if (intent)
@@ -233,22 +340,62 @@ RecoveryReport recover_with_hook(FileSystem& fs, const std::string& journal_dir,
                                  double wait_seconds, SkipSyncHook skip_sync) {
   const std::string dir = paths::canonical_parent(fs, journal_dir);
   if (!fs.lstat(dir)) return {};  // no journal, nothing to do
-  Durability sync(fs, std::move(skip_sync));
+  const auto view = fs.anchored({dir});
+  Durability sync(*view, std::move(skip_sync));
   const auto journal = Journal::open(sync, dir, wait_seconds);
   return recover_locked(sync, journal);
 }
 
 }  // namespace journal
 
+PendingTransaction abandon(FileSystem& fs, const std::string& journal_dir, const std::string& txid,
+                           double wait_seconds) {
+  const std::string dir = paths::canonical_parent(fs, journal_dir);
+  if (!fs.lstat(dir) || !journal::is_txid(txid))
+    throw Error(Errc::not_found, dir, "no transaction " + txid + " in this journal");
+  const auto view = fs.anchored({dir});
+  Durability sync(*view, nullptr);
+  const auto journal = journal::Journal::open(sync, dir, wait_seconds);
+  const auto records = journal.records(*view);
+  const auto found = records.find(txid);
+  if (found == records.end())
+    throw Error(Errc::not_found, dir, "no transaction " + txid + " in this journal");
+  PendingTransaction pending;
+  pending.txid = txid;
+  if (!found->second.manifest) {
+    journal::roll_back(sync, journal, txid, &pending);
+    return pending;
+  }
+  pending.state = PendingTransaction::State::committed;
+  std::optional<journal::ManifestRecord> manifest;
+  try {
+    manifest = journal::load_manifest(*view, journal, txid);
+  } catch (const Error& e) {
+    if (e.code() != Errc::journal) throw;
+  }
+  if (!manifest) {
+    // Unreadable: the intent still lists the shadows; rolling back deletes
+    // exactly those names and the records.
+    journal::roll_back(sync, journal, txid, &pending);
+    pending.plan = "abandoned a damaged manifest; " + pending.plan +
+                   "; the targets were left as they are (check them)";
+    return pending;
+  }
+  pending.plan = journal::abandon_committed(sync, journal, *manifest, &pending.targets);
+  return pending;
+}
+
 RecoveryReport recover(FileSystem& fs, const std::string& journal_dir, double wait_seconds) {
   return journal::recover_with_hook(fs, journal_dir, wait_seconds, nullptr);
 }
 
 std::vector<PendingTransaction> journal_status(FileSystem& fs, const std::string& journal_dir) {
-  const auto journal =
-      journal::Journal::open_read_only(fs, paths::canonical_parent(fs, journal_dir));
+  const std::string dir = paths::canonical_parent(fs, journal_dir);
+  if (!fs.lstat(dir)) return {};
+  const auto view = fs.anchored({dir});
+  const auto journal = journal::Journal::open_read_only(*view, dir);
   if (!journal) return {};
-  return journal::status_of(fs, *journal);
+  return journal::status_of(*view, *journal);
 }
 
 }  // namespace bpatch

@@ -27,6 +27,15 @@ void replay(Durability& sync, const Journal& journal, const ManifestRecord& mani
 // Rolls back one uncommitted transaction: deletes what its intent lists (only
 // names of its shadow pattern, and directories it created if empty), then its
 // records. Used by recovery and by an aborting commit.
+// The records of a committed manifest, read and checked (beneath its root,
+// exact shadow names). Throws Error(journal) for a damaged one.
+ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::string& txid);
+
+// `recover --abandon` of a committed transaction: deletes its remaining
+// shadows and records, touches no target; returns what it leaves, in words.
+std::string abandon_committed(Durability& sync, const Journal& journal,
+                              const ManifestRecord& manifest, std::vector<std::string>* targets);
+
 void roll_back(Durability& sync, const Journal& journal, const std::string& txid,
                PendingTransaction* report);
 

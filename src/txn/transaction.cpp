@@ -186,13 +186,18 @@ void decode_into_hashes(FileSystem& fs, std::vector<PlannedChange>& plan) {
 class Commit {
  public:
   Commit(FileSystem& fs, const TransactionOptions& options, SkipSyncHook skip)
-      : fs_(fs), options_(options), sync_(fs, std::move(skip)) {}
+      : plain_(fs), options_(options), sync_(fs, std::move(skip)) {}
 
   // Steps 1-3: open and lock the journal, then finish or undo whatever an
   // earlier crash left in it, so that we start from all-old or all-new.
+  // From here on every call goes through a view anchored at ROOT and at the
+  // journal: the kernel resolves each path beneath them at the moment of use.
   void lock_and_recover(CommitResult& result) {
-    journal_.emplace(journal::Journal::open(sync_, journal::dir_for(options_.root, options_.journal),
-                                            options_.wait_seconds));
+    const std::string dir = journal::dir_for(options_.root, options_.journal);
+    journal::ensure_dir(sync_, dir);
+    view_ = plain_.anchored({options_.root, dir});
+    sync_ = sync_.on(*view_);
+    journal_.emplace(journal::Journal::open(sync_, dir, options_.wait_seconds));
     result.recovered = journal::recover_locked(sync_, *journal_).transactions;
   }
 
@@ -200,7 +205,7 @@ class Commit {
   // that do something (none: nothing to write).
   std::vector<PlannedChange*> validate(std::vector<PlannedChange>& plan,
                                        const std::vector<Change>& changes) {
-    plan = plan_changes(fs_, options_, changes);
+    plan = plan_changes(fs(), options_, changes);
     std::vector<PlannedChange*> work;
     for (auto& p : plan)
       if (!p.unchanged) work.push_back(&p);
@@ -209,8 +214,8 @@ class Commit {
 
   // Step 5: the intent lists every name we are about to create.
   void write_intent(const std::vector<PlannedChange*>& work) {
-    txid_ = journal_->new_txid(fs_);
-    intent_ = journal::IntentRecord{txid_, journal_->dir(), {}, {}};
+    txid_ = journal_->new_txid(fs());
+    intent_ = journal::IntentRecord{txid_, journal_->dir(), options_.root, {}, {}};
     std::set<std::string> new_dirs;
     for (auto* p : work) {
       for (const auto& dir : p->missing_dirs)
@@ -234,7 +239,7 @@ class Commit {
   void stage(const std::vector<PlannedChange*>& work) {
     std::set<std::string> dirs_to_sync;
     for (const auto& dir : intent_.dirs) {
-      if (!fs_.lstat(dir)) fs_.make_dir(dir, 0755);
+      if (!fs().lstat(dir)) fs().make_dir(dir, 0755);
       dirs_to_sync.insert(paths::dirname(dir));
     }
     stage_all(sync_, options_, work);
@@ -249,13 +254,13 @@ class Commit {
   // Step 8: nobody may have changed a target since we validated it.
   void check_targets_unchanged(const std::vector<PlannedChange*>& work) {
     for (auto* p : work) {
-      const auto now = fs_.lstat(p->target);
+      const auto now = fs().lstat(p->target);
       const bool same = p->target_stat ? (now && now->id == p->target_stat->id) : !now;
       if (!same)
         throw Error(Errc::concurrent_change, p->target,
                     "the file changed while bpatch was working on it");
       if (p->source != p->target && p->source_stat) {
-        const auto src = fs_.lstat(p->source);
+        const auto src = fs().lstat(p->source);
         if (!src || src->id != p->source_stat->id)
           throw Error(Errc::concurrent_change, p->source,
                       "the file changed while bpatch was working on it");
@@ -266,7 +271,7 @@ class Commit {
   // Step 9: write the manifest under a temporary name and make its bytes
   // durable, so the name we commit by never points at a torn record.
   void write_manifest(const std::vector<PlannedChange*>& work) {
-    manifest_ = journal::ManifestRecord{txid_, journal_->dir(), {}};
+    manifest_ = journal::ManifestRecord{txid_, journal_->dir(), options_.root, {}};
     for (auto* p : work) {
       journal::ManifestEntry e;
       e.target = p->target;
@@ -308,12 +313,12 @@ class Commit {
   // happened; until then recovery undoes it.
   void commit_point() {
     try {
-      fs_.rename(journal_->manifest_tmp_path(txid_), journal_->manifest_path(txid_));
+      fs().rename(journal_->manifest_tmp_path(txid_), journal_->manifest_path(txid_));
     } catch (const Error& e) {
       // A rename that failed normally did not happen; look, rather than guess.
       bool renamed = true;
       try {
-        renamed = fs_.lstat(journal_->manifest_path(txid_)).has_value();
+        renamed = fs().lstat(journal_->manifest_path(txid_)).has_value();
       } catch (const Error&) {
         throw IncompleteCommit(e, txid_);  // cannot tell: recovery will
       }
@@ -340,7 +345,10 @@ class Commit {
   const std::string& txid() const { return txid_; }
 
  private:
-  FileSystem& fs_;
+  FileSystem& fs() { return *view_; }
+
+  FileSystem& plain_;
+  std::unique_ptr<FileSystem> view_;
   const TransactionOptions& options_;
   Durability sync_;
   std::optional<journal::Journal> journal_;
