@@ -81,6 +81,14 @@ void bind_results(py::module_& m) {
       .def_readonly("size", &PyFileResult::size, "The new size in bytes (0 for remove).")
       .def_readonly("note", &PyFileResult::note, "E.g. 'already up to date'; usually ''.")
       .def("as_dict", &as_dict, "The fields as a dict.")
+      .def(
+          "__getitem__",
+          [](const PyFileResult& r, const std::string& key) {
+            py::dict d = as_dict(r);
+            if (!d.contains(key)) throw py::key_error(key);
+            return py::object(d[py::str(key)]);
+          },
+          py::arg("key"), "r['action'] is r.action: a FileResult reads as a dict too.")
       .def("__repr__", [](const PyFileResult& r) {
         return "FileResult(target=" + py::repr(py::str(r.target)).cast<std::string>() +
                ", action='" + r.action + "', size=" + std::to_string(r.size) + ")";

@@ -65,6 +65,7 @@ def test_single_op_matches_model(root, op):
     (r,) = result
     assert r.action == "replaced" and r.kind == "edit" and r.size == len(want)
     assert r.post_hash == bpatch.hash_bytes(want) == bpatch.hash_file(root / "f.bin")
+    assert r["action"] == r.action and r.as_dict()["size"] == r.size
 
 
 def test_ops_accumulate_in_call_order(root):
