@@ -183,7 +183,11 @@ class PyTransaction {
   bool closed() const { return state_ != State::open; }
   const std::string& root() const { return options_.root; }
   const std::string& journal() const { return options_.journal; }
-  size_t size() const { return changes_.size() + expects_.size(); }
+  size_t size() const {
+    size_t expect_only = 0;
+    for (const auto& [key, hash] : expects_) expect_only += index_.contains(key) ? 0 : 1;
+    return changes_.size() + expect_only;
+  }
 
  private:
   enum class State { open, finished };
@@ -374,7 +378,11 @@ dry_run: validate everything and compute the results, write nothing.
                              "True once committed (or tried to) or discarded.")
       .def_property_readonly("root", &T::root, "The root, resolved.")
       .def_property_readonly("journal", &T::journal, "The journal directory, resolved.")
-      .def("__len__", &T::size, "The number of files the transaction names so far.");
+      .def("__len__", &T::size, "The number of files the transaction names so far.")
+      .def("__repr__", [](const T& t) {
+        return "<bpatch.Transaction root=" + py::repr(py::str(t.root())).cast<std::string>() +
+               ", files=" + std::to_string(t.size()) + (t.closed() ? ", closed>" : ">");
+      });
 }
 
 }  // namespace bpatch::python

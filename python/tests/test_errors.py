@@ -129,6 +129,9 @@ def test_progress_is_reported(tree):
 def test_commit_once_and_explicit_commit(tree):
     tx = bpatch.Transaction(tree)
     tx.append("a.bin", b"!")
+    tx.expect("a.bin", bpatch.hash_file(tree / "a.bin"))
+    tx.expect("b.bin", bpatch.hash_file(tree / "b.bin"))
+    assert len(tx) == 2 and "files=2" in repr(tx)
     result = tx.commit()
     assert result is tx.result and (tree / "a.bin").read_bytes().endswith(b"!")
     with pytest.raises(bpatch.Error) as info:
