@@ -107,7 +107,8 @@ def test_sigkill_mid_commit_then_recover(root):
         child = start_child(root)
         time.sleep(rng.uniform(0, full))
         child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
+        if child.wait(timeout=60) == 0:
+            full *= 0.7  # finished before the kill: this machine got faster; aim earlier
         child.stdout.close()
         if bpatch.status(root):
             interrupted += 1
