@@ -12,26 +12,17 @@ import time
 
 import bpatch
 from conftest import package_path_env, snapshot
-from model import apply_ops
+from kill_scenario import new_state, old_state
 
-ROUNDS = int(os.environ.get("BPATCH_KILL_ROUNDS", "20"))
+ROUNDS = int(os.environ.get("BPATCH_KILL_ROUNDS", "24"))
 TIME_LIMIT = 40.0  # seconds for all rounds; at least MIN_ROUNDS run regardless
 MIN_ROUNDS = 8
-SIZE = 4 << 20
 
-OPS = {
-    "f0.bin": [("write", 1 << 20, b"\xab" * 65536)],
-    "f1.bin": [("insert", 0, b"HDR" * 10), ("delete", 3 << 20, 4096)],
-    "f2.bin": [("truncate", 2 << 20), ("append", b"END")],
-    "f3.bin": [("fill", 100, 1 << 20, 0x5A)],
-}
-
-# The child: the transaction above, plus a 4 MiB put and a remove. It says
-# "go" just before committing.
+# The child runs kill_scenario's transaction. It says "go" just before
+# committing and "done" after.
 CHILD = r"""
-import random, sys, bpatch
-from model import apply_ops
-from test_kill import OPS, new_put
+import sys, bpatch
+from kill_scenario import OPS, new_put
 tx = bpatch.Transaction(sys.argv[1])
 for name, ops in OPS.items():
     for op in ops:
@@ -42,23 +33,6 @@ print("go", flush=True)
 tx.commit()
 print("done", flush=True)
 """
-
-
-def new_put():
-    return random.Random(7).randbytes(SIZE)
-
-
-def old_state():
-    rng = random.Random(1)
-    state = {name: rng.randbytes(SIZE) for name in OPS}
-    state["gone.bin"] = b"to be removed"
-    return state
-
-
-def new_state(old):
-    state = {name: apply_ops(old[name], ops) for name, ops in OPS.items()}
-    state[os.path.join("sub", "new.bin")] = new_put()
-    return state
 
 
 def reset(root, state):
