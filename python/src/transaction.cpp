@@ -325,9 +325,10 @@ wait: seconds to wait for a journal locked by another bpatch (negative:
 allow_hardlinks: replace targets that have several hard links (splitting
     them) instead of refusing.
 progress: None or a callable(bytes_done, bytes_total, files_done,
-    files_total), called from another thread with the GIL held while the new
-    contents are written. If it raises, the commit is aborted (nothing
-    changes) and the exception propagates from commit().
+    files_total), called while the new contents are written, with the GIL
+    held but maybe from one of bpatch's own threads (never two at once). If
+    it raises, the commit is aborted (nothing changes) and the exception
+    propagates from commit().
 dry_run: validate everything and compute the results, write nothing.
 )doc")
       .def(py::init<const std::filesystem::path&, const std::optional<std::filesystem::path>&,
