@@ -7,7 +7,7 @@ file(REMOVE_RECURSE ${PREFIX})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX}
                 RESULT_VARIABLE rc OUTPUT_QUIET)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "cmake --install failed (${rc})")
+  message(FATAL_ERROR "cmake --install failed (${rc}); it installs every target: build them all first")
 endif()
 foreach(f __init__.py _bpatch.pyi py.typed)
   if(NOT EXISTS ${PREFIX}/${PACKAGE_DIR}/bpatch/${f})
