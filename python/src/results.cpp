@@ -60,7 +60,7 @@ PyCommitResult to_python(const CommitResult& result) {
   PyCommitResult out;
   if (!result.txid.empty()) out.txid = result.txid;
   out.dry_run = result.dry_run;
-  out.recovered = result.recovered;
+  for (const auto& r : result.recovered) out.recovered.push_back(r.txid + ": " + r.plan);
   for (const auto& f : result.files)
     out.files.push_back({f.target, kind_name(f.kind), action_name(f.action), f.note,
                          hex_of(f.pre_hash), hex_of(f.post_hash), f.size});
