@@ -95,7 +95,7 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   if (p.target_stat) check_replaceable(options, p.target, *p.target_stat);
   if (!p.target_stat && idempotent_remove) {
     p.unchanged = true;
-    p.note = "already up to date (removed)";
+    p.note = "already up to date";
     p.missing_dirs.clear();
     return;
   }
