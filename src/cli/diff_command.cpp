@@ -51,10 +51,9 @@ void print_json(const DiffArgs& args, const DiffResult& result, bool tree) {
   std::printf("%s\n", j.str().c_str());
 }
 
-void print_text(const CommonOptions& common, const DiffArgs& args, const DiffResult& result,
-                bool tree) {
-  // Notes (bsdiff refused, …) and changes that could not be expressed are
-  // said even with -q: the user must know the bundle is not complete.
+// Notes (bsdiff refused, …) and changes that could not be expressed go to
+// stderr even with -q or --json: the user must know a bundle is incomplete.
+void print_warnings(const DiffResult& result) {
   for (const auto& e : result.entries) {
     if (!e.emitted)
       std::fprintf(stderr, "bpatch: warning: %s %s not in the bundle%s%s\n",
@@ -63,6 +62,10 @@ void print_text(const CommonOptions& common, const DiffArgs& args, const DiffRes
     else if (!e.note.empty() && !e.encoding.empty())
       std::fprintf(stderr, "bpatch: note: %s: %s\n", e.path.c_str(), e.note.c_str());
   }
+}
+
+void print_text(const CommonOptions& common, const DiffArgs& args, const DiffResult& result,
+                bool tree) {
   if (common.quiet) return;
   if (tree) {
     for (const auto& e : result.entries) {
@@ -112,6 +115,7 @@ int run_diff(const CommonOptions& common, const DiffArgs& args) {
     throw;
   }
   bar.clear();
+  print_warnings(result);
   if (common.json)
     print_json(args, result, tree);
   else
