@@ -6,7 +6,9 @@ serves, fetched with `apt-get download PKG=VERSION` and unpacked with
 `dpkg-deb -x`; or any two directories given with --pair OLD NEW):
 
   * peers, per changed or new file (a new file is diffed against an empty
-    one): `bsdiff`, `xdelta3 -e -9 -s OLD`, `zstd -19 --long --patch-from=OLD`;
+    one): `bsdiff`, `xdelta3 -e -9 -D -s OLD` (-D: byte-exact, without
+    xdelta3 decompressing .gz inputs and recompressing them, which need not
+    give the same bytes back), `zstd -19 --long --patch-from=OLD`;
     "per-file best" is the sum over files of the smallest of the three;
   * `bpatch diff OLD NEW -o BUNDLE` (auto format): wall time and bundle size
     (the script and every data file);
@@ -114,7 +116,7 @@ def peers(old_root, new_root, scratch):
         sizes = {}
         for name, cmd in (
             ("bsdiff", ["bsdiff", old, new, patch]),
-            ("xdelta3", ["xdelta3", "-e", "-9", "-f", "-s", old, new, patch]),
+            ("xdelta3", ["xdelta3", "-e", "-9", "-D", "-f", "-s", old, new, patch]),
             ("zstd", ["zstd", "-q", "-f", "-19", "--long=31", f"--patch-from={old}", new, "-o",
                       patch]),
         ):

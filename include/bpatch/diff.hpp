@@ -22,7 +22,9 @@
 // suffix array per old byte plus ~2x new for its blocks, about
 // 5 x old + 3 x new in all. bsdiff is therefore refused above
 // DiffOptions::bsdiff_max_old_size (zstd is used instead and a note says
-// so). With threads > 1 several pairs are in memory at once.
+// so). With threads > 1 several small pairs are in memory at once, but pairs
+// above 256 MiB one at a time. In automatic mode a large file's bsdiff runs on
+// a second thread beside zstd.
 //
 // Every byte is read and written through the given FileSystem. Errors are
 // bpatch::Error naming the file. Reentrant; diff_* may use worker threads.
@@ -75,7 +77,9 @@ std::vector<std::byte> encode_bsdiff(std::span<const std::byte> old,
 
 struct DiffOptions {
   DiffFormat format = DiffFormat::automatic;
-  unsigned threads = 1;  // files encoded at once (each holds its pair in memory)
+  // Files encoded at once (each holds its pair in memory; pairs above
+  // 256 MiB are encoded one at a time). 0: the number of cores, at most 4.
+  unsigned threads = 0;
   ZstdPatchOptions zstd;
   uint64_t bsdiff_max_old_size = uint64_t{256} << 20;  // above: zstd instead (~5 x old bytes)
   // Emit the statements the script parser does not read yet (symlink,

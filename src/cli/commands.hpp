@@ -37,7 +37,8 @@ struct DiffArgs {
   std::string old_path, new_path;  // two files or two directories
   std::string output;              // -o: the patch file or the bundle directory
   std::string format = "auto";     // --format auto|zstd|bsdiff
-  unsigned threads = 1;            // --threads
+  unsigned threads = 0;            // --threads (0: the cores, at most 4)
+  int zstd_level = 19;             // --level
   uint64_t bsdiff_max_mib = 0;     // --bsdiff-max-mib (0: the library's default)
   bool tree_statements = false;    // --tree-statements
 };

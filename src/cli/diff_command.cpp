@@ -96,6 +96,7 @@ int run_diff(const CommonOptions& common, const DiffArgs& args) {
   DiffOptions options;
   options.format = parse_format(args.format);
   options.threads = args.threads;
+  options.zstd.level = args.zstd_level;
   options.tree_statements = args.tree_statements;
   if (args.bsdiff_max_mib) options.bsdiff_max_old_size = args.bsdiff_max_mib << 20;
   const std::string old_path = real_path(args.old_path);

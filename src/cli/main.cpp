@@ -130,7 +130,9 @@ int main(int argc, char** argv) {
       ->required();
   diff->add_option("--format", diff_args.format,
                    "auto (per file the smallest), zstd or bsdiff (default: auto)");
-  diff->add_option("--threads", diff_args.threads, "Files encoded at once (default: 1)");
+  diff->add_option("--threads", diff_args.threads,
+                   "Files encoded at once (default: the cores, at most 4)");
+  diff->add_option("--level", diff_args.zstd_level, "zstd compression level (default: 19)");
   diff->add_option("--bsdiff-max-mib", diff_args.bsdiff_max_mib,
                    "Largest old file bsdiff is used for, in MiB (default: 256; ~5x in memory)");
   diff->add_flag("--tree-statements", diff_args.tree_statements,

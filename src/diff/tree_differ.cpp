@@ -63,7 +63,10 @@ namespace {
 using diff::Tree;
 using diff::TreeEntry;
 
-constexpr uint32_t kImplicitDirMode = 0755;  // what apply gives the directories it creates
+constexpr uint32_t kImplicitDirMode = 0755;
+// Pairs larger than this (old + new bytes) never share the memory with
+// another large pair: see the memory notes in bpatch/diff.hpp.
+constexpr uint64_t kBigPair = uint64_t{256} << 20;  // what apply gives the directories it creates
 
 std::string join(const std::string& dir, const std::string& rel) { return dir + "/" + rel; }
 
@@ -137,6 +140,7 @@ void run_jobs(FileSystem& fs, const std::string& old_dir, const std::string& new
   progress.files_total = jobs.size();
   for (const auto& j : jobs) progress.bytes_total += j.kind == Job::Kind::remove ? 0 : j.new_size;
   std::mutex mutex;
+  std::mutex big_pair;  // large pairs are encoded one at a time, to bound memory
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::exception_ptr failure;
@@ -146,7 +150,10 @@ void run_jobs(FileSystem& fs, const std::string& old_dir, const std::string& new
       if (i >= jobs.size()) return;
       try {
         const uint64_t planned = jobs[i].new_size;
+        std::unique_lock big(big_pair, std::defer_lock);
+        if (jobs[i].old_size + jobs[i].new_size > kBigPair) big.lock();
         run_job(fs, old_dir, new_dir, out, options, jobs[i]);
+        if (big.owns_lock()) big.unlock();
         std::lock_guard lock(mutex);
         progress.bytes_done += jobs[i].kind == Job::Kind::remove ? 0 : planned;
         ++progress.files_done;
@@ -158,8 +165,9 @@ void run_jobs(FileSystem& fs, const std::string& old_dir, const std::string& new
       }
     }
   };
-  const unsigned n = std::max(1u, std::min<unsigned>(options.threads ? options.threads : 1,
-                                                     static_cast<unsigned>(jobs.size())));
+  const unsigned wanted =
+      options.threads ? options.threads : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  const unsigned n = std::max(1u, std::min<unsigned>(wanted, static_cast<unsigned>(jobs.size())));
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
   worker();
@@ -256,6 +264,7 @@ void TreeDiffer::classify() {
       job.old_mode = oe ? oe->mode : 0;
       job.new_mode = ne ? ne->mode : 0;
       job.new_size = ne ? ne->size : 0;
+      job.old_size = oe ? oe->size : 0;
       job.number = number;
       jobs_.push_back(std::move(job));
     } else if (type == FileType::symlink) {
