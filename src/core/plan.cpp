@@ -84,8 +84,8 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   // A put may create its target, and so may `apply -o` (a delta or edit read
   // from another file).
   const bool may_create = change.kind == Kind::put || !change.source.empty() || creating_delta;
-  auto resolved = paths::resolve_in_root(fs, options.root, change.target,
-                                         may_create || idempotent_remove);
+  auto resolved =
+      paths::resolve_in_root(fs, options.root, change.target, may_create || idempotent_remove);
   const std::string journal = journal_dir(options);
   if (resolved.path == journal || resolved.path.starts_with(journal + "/"))
     throw Error(Errc::invalid_path, resolved.path, "is inside the journal directory");
