@@ -20,13 +20,14 @@ class ScriptWriter {
  public:
   explicit ScriptWriter(std::string header_comment);
 
-  // delta TARGET PATCH [expect=] result= patch= mode=
+  // delta TARGET PATCH [expect=] result= patch= [mode=] (mode: nullopt keeps
+  // the target's, which saves a token on every unchanged mode)
   void delta(const std::string& target, const std::string& patch,
              const std::optional<Hash128>& expect, const Hash128& result, const Hash128& patch_hash,
-             uint32_t mode);
-  // put TARGET file:DATA [expect=] result= mode=
+             std::optional<uint32_t> mode);
+  // put TARGET file:DATA [expect=] result= [mode=]
   void put(const std::string& target, const std::string& data, const std::optional<Hash128>& expect,
-           const Hash128& result, uint32_t mode);
+           const Hash128& result, std::optional<uint32_t> mode);
   // edit TARGET expect=H result=H mode= / truncate SIZE: new permission bits
   // on unchanged bytes, with the statements the parser reads today.
   void mode_only(const std::string& target, const Hash128& hash, uint64_t size, uint32_t mode);

@@ -355,10 +355,15 @@ std::string TreeDiffer::write_script() {
         if (!j.changed) {
           if (j.old_mode != j.new_mode)
             script.mode_only(j.path, j.new_hash, j.new_size, j.new_mode);
-        } else if (j.encoded.encoding == "raw") {
-          script.put(j.path, j.data, j.old_hash, j.new_hash, j.new_mode);
         } else {
-          script.delta(j.path, j.data, j.old_hash, j.new_hash, j.patch_hash, j.new_mode);
+          // A new file always says its mode; a changed one only a new mode.
+          const auto mode = j.kind == Job::Kind::create || j.old_mode != j.new_mode
+                                ? std::optional<uint32_t>(j.new_mode)
+                                : std::nullopt;
+          if (j.encoded.encoding == "raw")
+            script.put(j.path, j.data, j.old_hash, j.new_hash, mode);
+          else
+            script.delta(j.path, j.data, j.old_hash, j.new_hash, j.patch_hash, mode);
         }
         break;
     }
