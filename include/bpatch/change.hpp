@@ -60,6 +60,11 @@ struct Change {
   Kind kind = Kind::edit;
   std::string target;             // relative to the root; confined to it
   std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
+  // The new content's hash (edit, delta, put): checked on the shadow before
+  // the commit point; a target that already has it (and the mode) is left
+  // alone, "already up to date".
+  std::optional<Hash128> result;
+  std::optional<Hash128> patch_hash;  // delta: the patch file's hash, checked before decoding
   std::vector<EditOp> edits;      // edit
   std::string patch;              // delta: the patch file (absolute or relative to the cwd)
   std::string source;             // edit/delta: read the old content here instead of
@@ -99,6 +104,10 @@ struct Change {
 
   Change&& expecting(const Hash128& pre_image) && {
     expect = pre_image;
+    return std::move(*this);
+  }
+  Change&& resulting_in(const Hash128& post_image) && {
+    result = post_image;
     return std::move(*this);
   }
   Change&& with_mode(uint32_t permission_bits) && {

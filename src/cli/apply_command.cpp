@@ -147,7 +147,8 @@ std::string journal_for(const CommonOptions& common, const std::string& root) {
 
 int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   PosixFileSystem fs;
-  const std::string patch_path = real_path(args.patch);
+  // A bundle directory (from `bpatch diff`) is applied through its script.
+  const std::string patch_path = real_path(bundle_script(args.patch));
   const auto patch = open_source(fs, patch_path);
   std::vector<Change> changes;
   std::string root;

@@ -2,6 +2,7 @@
 // library errors by throwing them; main() prints them once.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,25 @@ struct ApplyArgs {
   std::string output;  // -o
 };
 
+struct DiffArgs {
+  std::string old_path, new_path;  // two files or two directories
+  std::string output;              // -o: the patch file or the bundle directory
+  std::string format = "auto";     // --format auto|zstd|bsdiff
+  unsigned threads = 0;            // --threads (0: the cores, at most 4)
+  int zstd_level = 19;             // --level
+  uint64_t bsdiff_max_mib = 0;     // --bsdiff-max-mib (0: the library's default)
+  bool tree_statements = false;    // --tree-statements
+};
+
+struct VerifyArgs {
+  std::string bundle;  // a bundle directory or its update.bpatch
+};
+
 int run_apply(const CommonOptions& common, const ApplyArgs& args);
+int run_diff(const CommonOptions& common, const DiffArgs& args);
+int run_verify(const CommonOptions& common, const VerifyArgs& args);
+// A bundle directory's script (DIR/update.bpatch); any other path as given.
+std::string bundle_script(const std::string& path);
 int run_recover(const CommonOptions& common, const std::string& abandon_txid);
 int run_status(const CommonOptions& common);
 int run_hash(const CommonOptions& common, const std::vector<std::string>& files);

@@ -128,6 +128,38 @@ int main(int argc, char** argv) {
   info->add_flag("--json", common.json, "Print a machine-readable report on stdout");
   info->footer("\nExample:\n  bpatch info game.bps\n");
 
+  DiffArgs diff_args;
+  auto* diff = app.add_subcommand(
+      "diff", "Make an update: OLD and NEW files -> a patch, directories -> a bundle");
+  diff->add_option("OLD", diff_args.old_path, "The old file or directory")->required();
+  diff->add_option("NEW", diff_args.new_path, "The new file or directory")->required();
+  diff->add_option("-o,--output", diff_args.output, "The patch file or bundle directory to write")
+      ->required();
+  diff->add_option("--format", diff_args.format,
+                   "auto (per file the smallest), zstd or bsdiff (default: auto)");
+  diff->add_option("--threads", diff_args.threads,
+                   "Files encoded at once (default: the cores, at most 4)");
+  diff->add_option("--level", diff_args.zstd_level, "zstd compression level (default: 19)");
+  diff->add_option("--bsdiff-max-mib", diff_args.bsdiff_max_mib,
+                   "Largest old file bsdiff is used for, in MiB (default: 256; ~5x in memory)");
+  diff->add_flag("--tree-statements", diff_args.tree_statements,
+                 "Also write symlink/mkdir/rmdir/chmod statements (not yet read by apply)");
+  diff->add_flag("--json", common.json, "Print a machine-readable report on stdout");
+  diff->add_flag("-q,--quiet", common.quiet, "Print nothing but errors and warnings");
+  diff->footer(
+      "\nExamples:\n"
+      "  bpatch diff app-1.0/ app-1.1/ -o update/   then: bpatch apply update/ --root app\n"
+      "  bpatch diff --format bsdiff old.bin new.bin -o fw.bsdiff\n");
+
+  VerifyArgs verify_args;
+  auto* verify = app.add_subcommand(
+      "verify", "Check a bundle's data files and, with --root, which version a tree is at");
+  verify->add_option("BUNDLE", verify_args.bundle, "A bundle directory or its update.bpatch")
+      ->required();
+  verify->add_option("--root", common.root, "The tree to compare with the bundle");
+  verify->add_flag("--json", common.json, "Print a machine-readable report on stdout");
+  verify->add_flag("-q,--quiet", common.quiet, "Print only problems");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -151,6 +183,8 @@ int main(int argc, char** argv) {
     if (*status) return run_status(common);
     if (*hash) return run_hash(common, hash_files);
     if (*info) return run_info(common, info_patch);
+    if (*diff) return run_diff(common, diff_args);
+    if (*verify) return run_verify(common, verify_args);
   } catch (const bpatch::IncompleteCommit& e) {
     exit_code = kExitIncomplete;
     print_error(common, e, exit_code);

@@ -2,14 +2,16 @@
 //
 //   script    = header *statement
 //   header    = "bpatch" "1"
-//   statement = "edit" TARGET [expect] [mode] NL 1*(indent op)
-//             / "delta" TARGET PATCH [expect] [mode]
-//             / "put" TARGET DATA [mode] [expect]
+//   statement = "edit" TARGET [expect] [result] [mode] NL 1*(indent op)
+//             / "delta" TARGET PATCH [expect] [result] [patch] [mode]
+//             / "put" TARGET DATA [mode] [expect] [result]
 //             / "remove" TARGET [expect]
 //   op        = "write" OFFSET DATA / "fill" OFFSET LENGTH BYTE
 //             / "insert" OFFSET DATA / "delete" OFFSET LENGTH
 //             / "truncate" SIZE / "append" DATA
 //   expect    = "expect=xxh3:" 32hexdigit ;  mode = "mode=" octal
+//   result    = "result=xxh3:" 32hexdigit   ; the new content's hash
+//   patch     = "patch=xxh3:" 32hexdigit    ; the patch file's hash
 //
 // Options (key=value) may come in any order after the statement keyword;
 // positional arguments keep their order. Each target may appear once.
@@ -34,14 +36,20 @@ struct StatementSpec {
   Change::Kind kind;
   size_t positionals;
   bool takes_mode;
+  bool takes_result;
+  bool takes_patch_hash;
   const char* usage;
 };
 
 constexpr StatementSpec kStatements[] = {
-    {"edit", Change::Kind::edit, 1, true, "edit TARGET [expect=xxh3:<hash>] [mode=0NNN]"},
-    {"delta", Change::Kind::delta, 2, true, "delta TARGET PATCH [expect=xxh3:<hash>] [mode=0NNN]"},
-    {"put", Change::Kind::put, 2, true, "put TARGET DATA [mode=0NNN] [expect=xxh3:<hash>]"},
-    {"remove", Change::Kind::remove, 1, false, "remove TARGET [expect=xxh3:<hash>]"},
+    {"edit", Change::Kind::edit, 1, true, true, false,
+     "edit TARGET [expect=xxh3:<hash>] [result=xxh3:<hash>] [mode=0NNN]"},
+    {"delta", Change::Kind::delta, 2, true, true, true,
+     "delta TARGET PATCH [expect=xxh3:<hash>] [result=xxh3:<hash>] [patch=xxh3:<hash>] "
+     "[mode=0NNN]"},
+    {"put", Change::Kind::put, 2, true, true, false,
+     "put TARGET DATA [mode=0NNN] [expect=xxh3:<hash>] [result=xxh3:<hash>]"},
+    {"remove", Change::Kind::remove, 1, false, false, false, "remove TARGET [expect=xxh3:<hash>]"},
 };
 
 struct OpSpec {
@@ -68,7 +76,8 @@ const Spec* find_spec(const Spec (&specs)[N], const std::string& keyword) {
 }
 
 bool is_known_option(const Token& token) {
-  return token.is_option() && (token.key() == "expect" || token.key() == "mode");
+  return token.is_option() && (token.key() == "expect" || token.key() == "mode" ||
+                               token.key() == "result" || token.key() == "patch");
 }
 
 // Checks that `line` has exactly `count` positional arguments after its
@@ -171,12 +180,18 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
   for (const Token& token : line.tokens) {
     if (&token == &line.tokens[0] || !is_known_option(token)) continue;
     const std::string key(token.key());
-    if (key == "mode" && !spec.takes_mode)
-      ctx.fail("`" + line.tokens[0].text + "` takes no mode= (usage: " + spec.usage + ")");
-    if ((key == "mode" && change.mode) || (key == "expect" && change.expect))
+    if ((key == "mode" && !spec.takes_mode) || (key == "result" && !spec.takes_result) ||
+        (key == "patch" && !spec.takes_patch_hash))
+      ctx.fail("`" + line.tokens[0].text + "` takes no " + key + "= (usage: " + spec.usage + ")");
+    if ((key == "mode" && change.mode) || (key == "expect" && change.expect) ||
+        (key == "result" && change.result) || (key == "patch" && change.patch_hash))
       ctx.fail("duplicate " + key + "=");
     if (key == "mode")
       change.mode = script::parse_mode(token.value(), ctx);
+    else if (key == "result")
+      change.result = script::parse_hash(token.value(), ctx);
+    else if (key == "patch")
+      change.patch_hash = script::parse_hash(token.value(), ctx);
     else
       change.expect = script::parse_hash(token.value(), ctx);
   }

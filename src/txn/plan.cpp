@@ -25,7 +25,7 @@ std::string where(const Change& change) {
 void check_expectation(FileSystem& fs, const Change& change, const std::string& path,
                        PlannedChange& planned) {
   if (!change.expect) return;
-  planned.pre_hash = hash_file(fs, path);
+  if (!planned.pre_hash) planned.pre_hash = hash_file(fs, path);
   if (*planned.pre_hash != *change.expect)
     throw Error(Errc::wrong_source, path,
                 "expected content xxh3:" + change.expect->hex() +
@@ -42,13 +42,51 @@ void check_replaceable(const TransactionOptions& options, const std::string& pat
             " hard links; replacing it would split them (use --allow-hardlinks to do it anyway)");
 }
 
+// result= (idempotent apply): a target that already has the new content (and
+// mode) is left alone; one that has neither the old (expect=) nor the new
+// content is refused here, before anything is written, naming both hashes.
+// True when the change has nothing to do.
+bool check_already_applied(FileSystem& fs, const Change& change, PlannedChange& p) {
+  if (!change.result || !change.source.empty() || !p.target_stat) return false;
+  p.pre_hash = hash_file(fs, p.target);
+  const bool mode_ok = !change.mode || *change.mode == p.target_stat->mode;
+  if (*p.pre_hash == *change.result && mode_ok) {
+    p.unchanged = true;
+    p.note = "already up to date";
+    p.post_hash = p.pre_hash;
+    return true;
+  }
+  if (change.expect && *p.pre_hash != *change.expect && *p.pre_hash != *change.result)
+    throw Error(Errc::wrong_source, p.target,
+                "is neither the old version (expect=xxh3:" + change.expect->hex() +
+                    ") nor the new one (result=xxh3:" + change.result->hex() +
+                    "): the file hashes to xxh3:" + p.pre_hash->hex());
+  return false;
+}
+
+void check_patch_hash(FileSystem& fs, const Change& change) {
+  if (!change.patch_hash) return;
+  const Hash128 actual = hash_file(fs, change.patch);
+  if (actual != *change.patch_hash)
+    throw Error(Errc::checksum, change.patch,
+                "the patch file hashes to xxh3:" + actual.hex() + " but patch= says xxh3:" +
+                    change.patch_hash->hex() + " (it is damaged or not the one the script names)");
+}
+
 void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& change,
               PlannedChange& p) {
   using Kind = Change::Kind;
+  // A delta with result= and no expect= makes a new file from an empty old
+  // one when its target does not exist (as `bpatch diff` writes new files).
+  const bool creating_delta =
+      change.kind == Kind::delta && change.result && !change.expect && change.source.empty();
+  // A remove with expect= of a file that is already gone has nothing to do.
+  const bool idempotent_remove = change.kind == Kind::remove && change.expect;
   // A put may create its target, and so may `apply -o` (a delta or edit read
   // from another file).
-  const bool may_create = change.kind == Kind::put || !change.source.empty();
-  auto resolved = paths::resolve_in_root(fs, options.root, change.target, may_create);
+  const bool may_create = change.kind == Kind::put || !change.source.empty() || creating_delta;
+  auto resolved =
+      paths::resolve_in_root(fs, options.root, change.target, may_create || idempotent_remove);
   const std::string journal = journal::dir_for(options.root, options.journal);
   if (resolved.path == journal || resolved.path.starts_with(journal + "/"))
     throw Error(Errc::invalid_path, resolved.path, "is inside the journal directory");
@@ -56,9 +94,16 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   p.target_stat = resolved.stat;
   p.missing_dirs = resolved.missing_dirs;
   if (p.target_stat) check_replaceable(options, p.target, *p.target_stat);
+  if (!p.target_stat && idempotent_remove) {
+    p.unchanged = true;
+    p.note = "already up to date";
+    p.missing_dirs.clear();
+    return;
+  }
   if (!p.target_stat && !may_create)
     throw Error(Errc::not_found, p.target, "does not exist", ENOENT);
   p.mode = change.mode.value_or(p.target_stat ? p.target_stat->mode : 0644);
+  if (check_already_applied(fs, change, p)) return;
 
   if (change.kind == Kind::edit || change.kind == Kind::delta) {
     if (change.source.empty()) {
@@ -87,6 +132,7 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
       break;
     }
     case Kind::delta: {
+      check_patch_hash(fs, change);
       const auto patch = open_source(fs, change.patch);
       const PatchInfo info = inspect_patch(*patch);
       p.expected_size = info.target_size.value_or(0);
@@ -136,12 +182,25 @@ std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions
 }
 
 std::shared_ptr<const Source> open_validated_source(FileSystem& fs, const PlannedChange& planned) {
+  // A creating delta (see plan_one) decodes against an empty old file.
+  if (!planned.source_stat && planned.source == planned.target)
+    return std::make_shared<MemorySource>(std::vector<std::byte>{},
+                                          planned.target + " (new file: empty source)");
   auto source = open_source(fs, planned.source);
   const FileStat now = source->file()->stat();
   if (planned.source_stat && now.id != planned.source_stat->id)
     throw Error(Errc::concurrent_change, planned.source,
                 "the file changed while bpatch was working on it");
   return source;
+}
+
+void check_result(const PlannedChange& planned) {
+  const Change& change = *planned.change;
+  if (!change.result || !planned.post_hash || *planned.post_hash == *change.result) return;
+  throw Error(Errc::checksum, planned.target,
+              where(change) + "the new content hashes to xxh3:" + planned.post_hash->hex() +
+                  " but result= says xxh3:" + change.result->hex() +
+                  " (a damaged patch or data file, or one made for another file)");
 }
 
 void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out) {

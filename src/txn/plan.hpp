@@ -42,6 +42,10 @@ std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions
 // the file that was validated.
 std::shared_ptr<const Source> open_validated_source(FileSystem& fs, const PlannedChange& planned);
 
+// Throws Error(checksum) when the staged content's post_hash is not the
+// change's result= hash: called before the commit point.
+void check_result(const PlannedChange& planned);
+
 // Writes the planned content into `out` (edit, delta, put).
 void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out);
 

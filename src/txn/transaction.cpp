@@ -64,6 +64,7 @@ void stage_one(Durability& sync, PlannedChange& p, File& file, bool batched,
   produce_content(fs, p, sink);
   p.post_hash = sink.finish();
   p.size = sink.size();
+  check_result(p);  // result=: a wrong file must never reach the commit
   // The shadow's data must be durable before the manifest that points at it
   // is: otherwise a crash after commit could rename an empty or partly
   // written shadow over the original. (Batched: see stage_all.)
@@ -179,6 +180,7 @@ void decode_into_hashes(FileSystem& fs, std::vector<PlannedChange>& plan) {
     produce_content(fs, p, sink);
     p.post_hash = sink.digest();
     p.size = sink.size();
+    check_result(p);
   }
 }
 

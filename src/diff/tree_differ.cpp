@@ -1,0 +1,459 @@
+// diff_trees() and diff_files(): see include/bpatch/diff.hpp.
+//
+// diff_trees in three steps:
+//   1. walk OLD and NEW (sorted) and classify every path: a regular file of
+//      NEW is a job (created, or compared with OLD's); a regular file only
+//      in OLD is a removal; symlinks, directories and type changes are
+//      noted (emitted only where a statement exists, see tree_statements);
+//   2. run the jobs on `threads` workers: read the pair, compare, hash,
+//      encode, write the data file under a name fixed by the job's index in
+//      the walk (so the names never depend on scheduling);
+//   3. write update.bpatch from the results, in walk order.
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "bpatch/diff.hpp"
+#include "bpatch/error.hpp"
+#include "bpatch/file_system.hpp"
+#include "bpatch/hash.hpp"
+#include "diff/file_encoder.hpp"
+#include "diff/script_writer.hpp"
+#include "diff/tree_walk.hpp"
+
+namespace bpatch {
+
+const char* diff_format_name(DiffFormat format) {
+  switch (format) {
+    case DiffFormat::automatic:
+      return "auto";
+    case DiffFormat::zstd:
+      return "zstd";
+    case DiffFormat::bsdiff:
+      return "bsdiff";
+  }
+  return "?";
+}
+
+const char* diff_action_name(DiffEntry::Action action) {
+  switch (action) {
+    case DiffEntry::Action::modified:
+      return "modified";
+    case DiffEntry::Action::created:
+      return "created";
+    case DiffEntry::Action::removed:
+      return "removed";
+    case DiffEntry::Action::mode_only:
+      return "mode";
+    case DiffEntry::Action::symlink:
+      return "symlink";
+    case DiffEntry::Action::dir_created:
+      return "mkdir";
+    case DiffEntry::Action::dir_removed:
+      return "rmdir";
+  }
+  return "?";
+}
+
+namespace {
+
+using diff::Tree;
+using diff::TreeEntry;
+
+constexpr uint32_t kImplicitDirMode = 0755;
+// Pairs larger than this (old + new bytes) never share the memory with
+// another large pair: see the memory notes in bpatch/diff.hpp.
+constexpr uint64_t kBigPair = uint64_t{256} << 20;  // what apply gives the directories it creates
+
+std::string join(const std::string& dir, const std::string& rel) { return dir + "/" + rel; }
+
+const char* type_name(FileType t) {
+  switch (t) {
+    case FileType::regular:
+      return "file";
+    case FileType::directory:
+      return "directory";
+    case FileType::symlink:
+      return "symlink";
+    case FileType::other:
+      return "special file";
+  }
+  return "?";
+}
+
+// One regular file of NEW (created or maybe modified) or of OLD only (removed).
+struct Job {
+  std::string path;
+  enum class Kind { compare, create, remove } kind = Kind::compare;
+  uint32_t old_mode = 0, new_mode = 0;
+  size_t number = 0;  // names the data file
+  // Results.
+  bool changed = false;  // content differs (or created)
+  std::optional<Hash128> old_hash;
+  Hash128 new_hash, patch_hash;
+  uint64_t old_size = 0, new_size = 0;
+  diff::EncodedFile encoded;  // bytes dropped once written
+  std::string data;           // data/NNNN.ext
+};
+
+std::string data_name(size_t number, const std::string& extension) {
+  std::string digits = std::to_string(number);
+  if (digits.size() < 4) digits.insert(0, 4 - digits.size(), '0');
+  return "data/" + digits + extension;
+}
+
+void run_job(FileSystem& fs, const std::string& old_dir, const std::string& new_dir,
+             const std::string& out, const DiffOptions& options, Job& job) {
+  if (job.kind == Job::Kind::remove) {
+    job.old_hash = hash_file(fs, join(old_dir, job.path));
+    return;
+  }
+  const auto target = diff::read_whole_file(fs, join(new_dir, job.path));
+  std::vector<std::byte> old;
+  if (job.kind == Job::Kind::compare) old = diff::read_whole_file(fs, join(old_dir, job.path));
+  job.old_size = old.size();
+  job.new_size = target.size();
+  job.new_hash = hash_bytes(target);
+  if (job.kind == Job::Kind::compare) {
+    if (old == target) {
+      job.old_hash = job.new_hash;
+      return;
+    }
+    job.old_hash = hash_bytes(old);
+  }
+  job.changed = true;
+  job.encoded = diff::encode_file(old, target, options, /*allow_whole=*/true);
+  job.patch_hash = hash_bytes(job.encoded.bytes);
+  job.data = data_name(job.number, job.encoded.extension);
+  diff::write_new_file(fs, join(out, job.data), job.encoded.bytes);
+  job.encoded.bytes = {};
+  job.encoded.bytes.shrink_to_fit();
+}
+
+// Runs every job on a pool; the first error stops the others and is rethrown.
+void run_jobs(FileSystem& fs, const std::string& old_dir, const std::string& new_dir,
+              const std::string& out, const DiffOptions& options, std::vector<Job>& jobs) {
+  Progress progress;
+  progress.files_total = jobs.size();
+  for (const auto& j : jobs) progress.bytes_total += j.kind == Job::Kind::remove ? 0 : j.new_size;
+  std::mutex mutex;
+  std::mutex big_pair;  // large pairs are encoded one at a time, to bound memory
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr failure;
+  auto worker = [&] {
+    while (!failed) {
+      const size_t i = next++;
+      if (i >= jobs.size()) return;
+      try {
+        const uint64_t planned = jobs[i].new_size;
+        std::unique_lock big(big_pair, std::defer_lock);
+        if (jobs[i].old_size + jobs[i].new_size > kBigPair) big.lock();
+        run_job(fs, old_dir, new_dir, out, options, jobs[i]);
+        if (big.owns_lock()) big.unlock();
+        std::lock_guard lock(mutex);
+        progress.bytes_done += jobs[i].kind == Job::Kind::remove ? 0 : planned;
+        ++progress.files_done;
+        if (options.progress) options.progress(progress);
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        if (!failure) failure = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  const unsigned wanted =
+      options.threads ? options.threads : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  const unsigned n = std::max(1u, std::min<unsigned>(wanted, static_cast<unsigned>(jobs.size())));
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+void prepare_output_dir(FileSystem& fs, const std::string& out, const std::string& old_dir,
+                        const std::string& new_dir) {
+  for (const auto* tree : {&old_dir, &new_dir})
+    if (out == *tree || out.starts_with(*tree + "/"))
+      throw Error(Errc::usage, out, "the bundle must not be inside the trees being compared");
+  if (const auto st = fs.lstat(out)) {
+    if (st->type != FileType::directory || !fs.list_dir(out).empty())
+      throw Error(Errc::usage, out,
+                  "already exists (give a new or empty directory for the bundle)");
+  } else {
+    fs.make_dir(out, 0755);
+  }
+  fs.make_dir(join(out, "data"), 0755);
+}
+
+bool is_below(const std::string& path, const std::string& dir) {
+  return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
+}
+
+class TreeDiffer {
+ public:
+  TreeDiffer(FileSystem& fs, const std::string& old_dir, const std::string& new_dir,
+             const std::string& out, const DiffOptions& options)
+      : fs_(fs), old_dir_(old_dir), new_dir_(new_dir), out_(out), options_(options) {}
+
+  DiffResult run();
+
+ private:
+  void classify();
+  void unsupported(DiffEntry entry, const std::string& statement);
+  std::string write_script();
+
+  FileSystem& fs_;
+  const std::string &old_dir_, &new_dir_, &out_;
+  const DiffOptions& options_;
+  Tree old_, new_;
+  std::vector<Job> jobs_;
+  std::vector<std::string> skipped_roots_;  // type changes: the subtree is left out
+  // Entries without a job, in walk order, with the statement that would
+  // express them (empty: none needed or none possible).
+  std::vector<std::pair<DiffEntry, std::string>> others_;
+  std::vector<std::pair<DiffEntry, std::string>> removed_dirs_;
+  DiffResult result_;
+};
+
+void TreeDiffer::unsupported(DiffEntry entry, const std::string& statement) {
+  const bool emitted = options_.tree_statements && !statement.empty();
+  entry.emitted = emitted;
+  if (!emitted) result_.complete = false;
+  others_.emplace_back(std::move(entry), emitted ? statement : "");
+}
+
+void TreeDiffer::classify() {
+  std::vector<std::string> paths;
+  for (const auto& [p, e] : old_) paths.push_back(p);
+  for (const auto& [p, e] : new_)
+    if (!old_.contains(p)) paths.push_back(p);
+  std::sort(paths.begin(), paths.end());
+  size_t number = 0;
+  for (const auto& path : paths) {
+    if (std::any_of(skipped_roots_.begin(), skipped_roots_.end(),
+                    [&](const std::string& r) { return is_below(path, r); }))
+      continue;
+    const auto o = old_.find(path);
+    const auto n = new_.find(path);
+    const TreeEntry* oe = o == old_.end() ? nullptr : &o->second;
+    const TreeEntry* ne = n == new_.end() ? nullptr : &n->second;
+    DiffEntry entry;
+    entry.path = path;
+    if (oe && ne && oe->type != ne->type) {
+      skipped_roots_.push_back(path);
+      entry.action = DiffEntry::Action::modified;
+      entry.emitted = false;
+      entry.note = std::string("changes from a ") + type_name(oe->type) + " to a " +
+                   type_name(ne->type) + ": not expressible in a script yet";
+      result_.complete = false;
+      others_.emplace_back(std::move(entry), "");
+      continue;
+    }
+    const FileType type = ne ? ne->type : oe->type;
+    const std::string token = diff::script_token(path);
+    if (type == FileType::regular) {
+      ++number;
+      Job job;
+      job.path = path;
+      job.kind = !oe ? Job::Kind::create : !ne ? Job::Kind::remove : Job::Kind::compare;
+      job.old_mode = oe ? oe->mode : 0;
+      job.new_mode = ne ? ne->mode : 0;
+      job.new_size = ne ? ne->size : 0;
+      job.old_size = oe ? oe->size : 0;
+      job.number = number;
+      jobs_.push_back(std::move(job));
+    } else if (type == FileType::symlink) {
+      if (oe && ne && oe->link_target == ne->link_target) continue;
+      entry.action = ne ? DiffEntry::Action::symlink : DiffEntry::Action::removed;
+      entry.note = ne ? "-> " + ne->link_target : "symlink removed";
+      unsupported(
+          std::move(entry),
+          ne ? "symlink " + token + " " + diff::script_token(ne->link_target) : "remove " + token);
+    } else if (type == FileType::directory) {
+      if (oe && ne) {
+        if (oe->mode == ne->mode) continue;
+        entry.action = DiffEntry::Action::mode_only;
+        entry.note =
+            "directory mode " + diff::mode_token(oe->mode) + " -> " + diff::mode_token(ne->mode);
+        unsupported(std::move(entry), "chmod " + token + " " + diff::mode_token(ne->mode));
+      } else if (ne) {
+        entry.action = DiffEntry::Action::dir_created;
+        // apply creates the parents of a new file itself (mode 0755): such a
+        // directory needs no statement of its own.
+        bool has_new_file = false;
+        for (auto it = new_.lower_bound(path + "/"); it != new_.end() && is_below(it->first, path);
+             ++it)
+          if (it->second.type == FileType::regular) has_new_file = true;
+        if (has_new_file && ne->mode == kImplicitDirMode) {
+          entry.note = "made by apply for its files";
+          others_.emplace_back(std::move(entry), "");
+        } else {
+          unsupported(std::move(entry), "mkdir " + token + " mode=" + diff::mode_token(ne->mode));
+        }
+      } else {
+        entry.action = DiffEntry::Action::dir_removed;
+        entry.emitted = options_.tree_statements;
+        if (!entry.emitted) result_.complete = false;
+        removed_dirs_.emplace_back(std::move(entry), "rmdir " + token);
+      }
+    }
+  }
+}
+
+std::string TreeDiffer::write_script() {
+  size_t modified = 0, created = 0, removed = 0, mode_only = 0;
+  for (const auto& j : jobs_) {
+    if (j.kind == Job::Kind::remove)
+      ++removed;
+    else if (j.kind == Job::Kind::create)
+      ++created;
+    else if (j.changed)
+      ++modified;
+    else if (j.old_mode != j.new_mode)
+      ++mode_only;
+  }
+  diff::ScriptWriter script(
+      "made by `bpatch diff`; apply with `bpatch apply BUNDLE --root TREE`\n" +
+      std::to_string(modified) + " modified, " + std::to_string(created) + " created, " +
+      std::to_string(removed) + " removed, " + std::to_string(mode_only) + " mode only");
+  std::vector<std::string> missing;
+  for (const auto* list : {&others_, &removed_dirs_})
+    for (const auto& [entry, statement] : *list)
+      if (!entry.emitted)
+        missing.push_back(std::string(diff_action_name(entry.action)) + " " + entry.path +
+                          (entry.note.empty() ? "" : " (" + entry.note + ")"));
+  if (!missing.empty()) {
+    std::string text = "NOT expressed (needs statements this bpatch does not read yet):";
+    for (const auto& m : missing) text += "\n  " + m;
+    script.comment(text);
+  }
+  // Directories to create come first (parents before children), then the
+  // files in walk order, then directories to remove, deepest first.
+  for (const auto& [entry, statement] : others_)
+    if (entry.emitted && entry.action == DiffEntry::Action::dir_created && !statement.empty())
+      script.raw_line(statement);
+  auto other = others_.begin();
+  const auto flush_others_before = [&](const std::string* path) {
+    for (; other != others_.end() && (!path || other->first.path < *path); ++other)
+      if (other->first.emitted && other->first.action != DiffEntry::Action::dir_created &&
+          !other->second.empty())
+        script.raw_line(other->second);
+  };
+  for (const auto& j : jobs_) {
+    flush_others_before(&j.path);
+    switch (j.kind) {
+      case Job::Kind::remove:
+        script.remove(j.path, *j.old_hash);
+        break;
+      case Job::Kind::create:
+      case Job::Kind::compare:
+        if (!j.changed) {
+          if (j.old_mode != j.new_mode)
+            script.mode_only(j.path, j.new_hash, j.new_size, j.new_mode);
+        } else {
+          // A new file always says its mode; a changed one only a new mode.
+          const auto mode = j.kind == Job::Kind::create || j.old_mode != j.new_mode
+                                ? std::optional<uint32_t>(j.new_mode)
+                                : std::nullopt;
+          if (j.encoded.encoding == "raw")
+            script.put(j.path, j.data, j.old_hash, j.new_hash, mode);
+          else
+            script.delta(j.path, j.data, j.old_hash, j.new_hash, j.patch_hash, mode);
+        }
+        break;
+    }
+  }
+  flush_others_before(nullptr);
+  for (auto it = removed_dirs_.rbegin(); it != removed_dirs_.rend(); ++it)
+    if (it->first.emitted) script.raw_line(it->second);
+  return script.text();
+}
+
+DiffResult TreeDiffer::run() {
+  old_ = diff::walk_tree(fs_, old_dir_);
+  new_ = diff::walk_tree(fs_, new_dir_);
+  classify();
+  prepare_output_dir(fs_, out_, old_dir_, new_dir_);
+  run_jobs(fs_, old_dir_, new_dir_, out_, options_, jobs_);
+  const std::string text = write_script();
+  diff::write_new_file(fs_, join(out_, "update.bpatch"),
+                       std::as_bytes(std::span(text.data(), text.size())));
+  result_.bundle_bytes = text.size();
+
+  // The report, in walk order.
+  std::vector<DiffEntry> entries;
+  for (const auto& j : jobs_) {
+    if (j.kind != Job::Kind::remove && !j.changed && j.old_mode == j.new_mode) {
+      ++result_.unchanged_files;
+      continue;
+    }
+    DiffEntry e;
+    e.path = j.path;
+    e.old_size = j.old_size;
+    e.new_size = j.new_size;
+    e.action = j.kind == Job::Kind::remove   ? DiffEntry::Action::removed
+               : j.kind == Job::Kind::create ? DiffEntry::Action::created
+               : j.changed                   ? DiffEntry::Action::modified
+                                             : DiffEntry::Action::mode_only;
+    if (j.changed) {
+      e.encoding = j.encoded.encoding;
+      e.data = j.data;
+      const auto st = fs_.lstat(join(out_, j.data));
+      e.data_size = st ? st->id.size : 0;
+      result_.bundle_bytes += e.data_size;
+      e.note = j.encoded.note;
+    } else if (e.action == DiffEntry::Action::mode_only) {
+      e.note = diff::mode_token(j.old_mode) + " -> " + diff::mode_token(j.new_mode);
+    }
+    entries.push_back(std::move(e));
+  }
+  for (auto& [entry, statement] : others_) entries.push_back(std::move(entry));
+  for (auto& [entry, statement] : removed_dirs_) entries.push_back(std::move(entry));
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const DiffEntry& a, const DiffEntry& b) { return a.path < b.path; });
+  result_.entries = std::move(entries);
+  return std::move(result_);
+}
+
+}  // namespace
+
+DiffResult diff_trees(FileSystem& fs, const std::string& old_dir, const std::string& new_dir,
+                      const std::string& out, const DiffOptions& options) {
+  return TreeDiffer(fs, old_dir, new_dir, out, options).run();
+}
+
+DiffResult diff_files(FileSystem& fs, const std::string& old_path, const std::string& new_path,
+                      const std::string& out, const DiffOptions& options) {
+  for (const auto* path : {&old_path, &new_path}) {
+    const auto st = fs.lstat(*path);
+    if (!st) throw Error(Errc::not_found, *path, "does not exist", ENOENT);
+    if (st->type != FileType::regular)
+      throw Error(Errc::not_regular, *path, "is not a regular file");
+  }
+  if (fs.lstat(out))
+    throw Error(Errc::usage, out, "already exists (give a new file for the patch)");
+  const auto old = diff::read_whole_file(fs, old_path);
+  const auto target = diff::read_whole_file(fs, new_path);
+  auto encoded = diff::encode_file(old, target, options, /*allow_whole=*/false);
+  diff::write_new_file(fs, out, encoded.bytes);
+  DiffEntry e;
+  e.path = out;
+  e.action = DiffEntry::Action::modified;
+  e.encoding = encoded.encoding;
+  e.old_size = old.size();
+  e.new_size = target.size();
+  e.data_size = encoded.bytes.size();
+  e.note = encoded.note;
+  DiffResult result;
+  result.bundle_bytes = e.data_size;
+  result.entries.push_back(std::move(e));
+  if (options.progress) options.progress(Progress{target.size(), target.size(), 1, 1});
+  return result;
+}
+
+}  // namespace bpatch
