@@ -246,6 +246,8 @@ TEST_CASE("hostile signature files are each refused with their own error", "[sig
        "line 3: truncated"},
       {"truncated after line 3", joined({lines[0], lines[1], lines[2]}), Errc::bad_signature,
        "line 4: truncated"},
+      {"empty signature line", with_line(1, ""), Errc::bad_signature,
+       "line 2: signature is an empty line"},
       {"signature line cut short", with_line(1, lines[1].substr(0, 40)), Errc::bad_signature,
        "line 2: signature"},
       {"signature of the wrong length", with_raw(1, [](std::string& r) { r.pop_back(); }),

@@ -36,6 +36,7 @@ void from_base64(std::string_view text, std::span<unsigned char> out, const std:
       end == text.data() + text.size() && decoded == out.size()) {
     return;
   }
+  if (text.empty()) throw Error(Errc::bad_signature, origin, where + what + " is an empty line");
   // Say which: not base64 at all, or base64 of the wrong length.
   std::vector<unsigned char> scratch(text.size());
   if (sodium_base642bin(scratch.data(), scratch.size(), text.data(), text.size(), nullptr, &decoded,
