@@ -297,6 +297,11 @@ TEST_CASE("hostile signature files are each refused with their own error", "[sig
   const Error altered = error_of([&] { policy.verify_file(fs, dir / "file"); });
   CHECK(altered.path() == dir / "file");
   CHECK_THAT(altered.message(), Catch::Contains("the file was altered"));
+  // A file larger than the caller will hold is refused while it is read.
+  write_file(dir / "file", "the signed file\n");
+  const Error held = error_of([&] { policy.verify_file(fs, dir / "file", true, 10); });
+  CHECK(held.code() == Errc::too_large);
+  CHECK(held.path() == dir / "file");
   // Comment lines with CR LF line ends are minisign's too.
   write_file(dir / "file", "the signed file\n");
   std::string crlf;

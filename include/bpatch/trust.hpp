@@ -74,6 +74,8 @@ struct Signature {
 // comments, 8 KiB trusted comment) with room to spare.
 inline constexpr uint64_t kMaxKeyFileSize = 4096;
 inline constexpr uint64_t kMaxSignatureFileSize = 16384;
+// The most verify_file holds in memory (minisign's own cap for legacy signatures).
+inline constexpr uint64_t kMaxHeldFileSize = uint64_t{1} << 30;
 // The largest trusted comment minisign writes or reads.
 inline constexpr size_t kMaxTrustedCommentSize = 8192 - 18;
 
@@ -116,10 +118,11 @@ class TrustPolicy {
 
   // Reads `path + ".minisig"` first (a missing one: Error(bad_signature,
   // "not signed")), checks its key id, and only then reads `path`.
-  // keep_contents returns the bytes (at most 1 GiB, Error(too_large) above);
-  // otherwise a prehashed signature streams the file.
-  VerifiedFile verify_file(FileSystem& fs, const std::string& path,
-                           bool keep_contents = false) const;
+  // keep_contents returns the bytes (at most max_held, Error(too_large)
+  // above, found before more is read); so does a legacy signature, which
+  // signs the bytes themselves. A prehashed one otherwise streams the file.
+  VerifiedFile verify_file(FileSystem& fs, const std::string& path, bool keep_contents = false,
+                           uint64_t max_held = kMaxHeldFileSize) const;
 
  private:
   std::vector<PublicKey> keys_;

@@ -145,7 +145,7 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   const TrustPolicy trust = trust_policy_from(args.trust);
   std::optional<std::string> signed_script;
   if (!trust.empty()) {
-    VerifiedFile verified = verify_trusted(trust, patch_path, true);
+    VerifiedFile verified = verify_trusted(trust, patch_path, true, kMaxScriptSize);
     signed_script = std::move(verified.contents);
     if (!common.quiet && !common.json)
       std::printf("signature verified: key %s, trusted comment: %s\n",
@@ -172,8 +172,6 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
           "a .bpatch script takes no TARGET or -o");
     }
     root = real_path(common.root.empty() ? "." : common.root);
-    if (signed_script && signed_script->size() > kMaxScriptSize)
-      throw Error(Errc::too_large, patch_path, "script is larger than 64 MiB");
     changes =
         parse_script(signed_script ? *signed_script : read_text(fs, patch_path, kMaxScriptSize),
                      args.patch, paths::dirname(patch_path));

@@ -69,7 +69,7 @@ TrustPolicy trust_policy_from(const std::vector<std::string>& trust_files);
 // anything else: `path` must have a `path.minisig` by a trusted key.
 // Throws Error(bad_signature) saying what is wrong.
 VerifiedFile verify_trusted(const TrustPolicy& policy, const std::string& path,
-                            bool keep_contents = false);
+                            bool keep_contents = false, uint64_t max_held = kMaxHeldFileSize);
 
 // realpath(3) of an existing file: a path through a symlink is resolved
 // once and the real file is used. Throws Error(not_found).

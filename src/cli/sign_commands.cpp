@@ -64,10 +64,10 @@ TrustPolicy trust_policy_from(const std::vector<std::string>& trust_files) {
   return policy;
 }
 
-VerifiedFile verify_trusted(const TrustPolicy& policy, const std::string& path,
-                            bool keep_contents) {
+VerifiedFile verify_trusted(const TrustPolicy& policy, const std::string& path, bool keep_contents,
+                            uint64_t max_held) {
   PosixFileSystem fs;
-  return policy.verify_file(fs, path, keep_contents);
+  return policy.verify_file(fs, path, keep_contents, max_held);
 }
 
 int run_keygen(const CommonOptions& common, const KeygenArgs& args) {

@@ -15,10 +15,6 @@
 namespace bpatch {
 namespace {
 
-// The most a caller may hold in memory (minisign's own cap for legacy
-// signatures, which need the whole file).
-constexpr uint64_t kMaxHeldSize = uint64_t{1} << 30;
-
 std::string trusted_ids(const std::vector<PublicKey>& keys) {
   std::string ids;
   for (const auto& k : keys) ids += (ids.empty() ? "" : ", ") + key_id_hex(k.id);
@@ -99,8 +95,8 @@ VerifiedFile TrustPolicy::verify(std::span<const std::byte> data, std::string_vi
   return verified(sig);
 }
 
-VerifiedFile TrustPolicy::verify_file(FileSystem& fs, const std::string& path,
-                                      bool keep_contents) const {
+VerifiedFile TrustPolicy::verify_file(FileSystem& fs, const std::string& path, bool keep_contents,
+                                      uint64_t max_held) const {
   sign::ensure_sodium();
   // The signature first: a file that is not signed, or not by a trusted
   // key, is refused before a byte of it is read.
@@ -121,8 +117,9 @@ VerifiedFile TrustPolicy::verify_file(FileSystem& fs, const std::string& path,
   crypto_generichash_init(&st, nullptr, 0, crypto_generichash_BYTES_MAX);
   sign::stream_file(fs, path, [&](std::span<const std::byte> chunk) {
     if (hold) {
-      if (v.contents.size() + chunk.size() > kMaxHeldSize)
-        throw Error(Errc::too_large, path, "larger than 1 GiB, too large to hold for verifying");
+      if (v.contents.size() + chunk.size() > max_held)
+        throw Error(Errc::too_large, path,
+                    "larger than " + std::to_string(max_held) + " bytes, too large to hold");
       v.contents.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
     }
     crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(chunk.data()),
