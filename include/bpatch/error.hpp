@@ -31,6 +31,7 @@ enum class Errc {
   journal,            // a journal record is inconsistent with the files on disk
   too_large,          // a declared size exceeds what is sane or what exists
   usage,              // the caller passed arguments that cannot work together
+  bad_signature,      // a signature or key is missing, malformed, untrusted or does not verify
 };
 
 // A short stable name for a code ("io", "bad_patch", …), used in --json output.

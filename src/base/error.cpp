@@ -46,6 +46,8 @@ const char* errc_name(Errc code) {
       return "too_large";
     case Errc::usage:
       return "usage";
+    case Errc::bad_signature:
+      return "bad_signature";
   }
   return "unknown";
 }

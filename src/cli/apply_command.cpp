@@ -149,11 +149,30 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   PosixFileSystem fs;
   // A bundle directory (from `bpatch diff`) is applied through its script.
   const std::string patch_path = real_path(bundle_script(args.patch));
-  const auto patch = open_source(fs, patch_path);
+  // --trust: the signature is checked before anything else is read, and the
+  // script parsed is the very bytes that were verified (never re-read).
+  const TrustPolicy trust = trust_policy_from(args.trust);
+  std::optional<std::string> signed_script;
+  if (!trust.empty()) {
+    VerifiedFile verified = verify_trusted(trust, patch_path, true, kMaxScriptSize);
+    signed_script = std::move(verified.contents);
+    if (!common.quiet && !common.json)
+      std::printf("signature verified: key %s, trusted comment: %s\n",
+                  key_id_hex(verified.key_id).c_str(), verified.trusted_comment.c_str());
+  }
+  const auto patch =
+      signed_script
+          ? std::make_shared<const MemorySource>(
+                std::as_bytes(std::span(signed_script->data(), signed_script->size())), patch_path)
+          : open_source(fs, patch_path);
   std::vector<Change> changes;
   std::string root;
   // Anything without a patch format's magic bytes is read as a script, whose
   // parser then says precisely what is wrong with it.
+  if (signed_script && detect_format(*patch))
+    throw Error(Errc::usage, patch_path,
+                "--trust verifies a .bpatch script (which pins its data files), not a bare "
+                "delta patch");
   if (!detect_format(*patch)) {
     if (!args.target.empty() || !args.output.empty()) {
       throw Error(
@@ -162,8 +181,9 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
           "a .bpatch script takes no TARGET or -o");
     }
     root = real_path(common.root.empty() ? "." : common.root);
-    changes = parse_script(read_text(fs, patch_path, kMaxScriptSize), args.patch,
-                           parent_of(patch_path));
+    changes =
+        parse_script(signed_script ? *signed_script : read_text(fs, patch_path, kMaxScriptSize),
+                     args.patch, parent_of(patch_path));
   } else {
     if (args.target.empty())
       throw Error(Errc::usage, "", "a delta patch needs the TARGET file to apply it to");

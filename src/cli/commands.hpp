@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "bpatch/trust.hpp"
+
 namespace bpatch::cli {
 
 enum ExitCode {
@@ -28,9 +30,28 @@ struct CommonOptions {
 };
 
 struct ApplyArgs {
-  std::string patch;   // a delta patch or a .bpatch script
-  std::string target;  // for a delta
-  std::string output;  // -o
+  std::string patch;               // a delta patch or a .bpatch script
+  std::string target;              // for a delta
+  std::string output;              // -o
+  std::vector<std::string> trust;  // --trust KEY.pub (also $BPATCH_TRUST)
+};
+
+// `bpatch keygen`, `bpatch sign`, `bpatch verify-signature` (sign_commands.cpp).
+struct KeygenArgs {
+  std::string name;           // -o NAME: NAME.pub and NAME.key
+  std::string password_file;  // --password-file: encrypt the secret key
+  bool no_password = false;   // -W (the default; for symmetry with minisign)
+};
+struct SignArgs {
+  std::string key;  // --key NAME.key
+  std::vector<std::string> files;
+  std::string trusted_comment;
+  std::string password_file;
+  bool legacy = false;
+};
+struct VerifySignatureArgs {
+  std::vector<std::string> trust;
+  std::string file;
 };
 
 struct DiffArgs {
@@ -56,6 +77,18 @@ int run_recover(const CommonOptions& common, const std::string& abandon_txid);
 int run_status(const CommonOptions& common);
 int run_hash(const CommonOptions& common, const std::vector<std::string>& files);
 int run_info(const CommonOptions& common, const std::string& patch);
+int run_keygen(const CommonOptions& common, const KeygenArgs& args);
+int run_sign(const CommonOptions& common, const SignArgs& args);
+int run_verify_signature(const CommonOptions& common, const VerifySignatureArgs& args);
+
+// The keys of --trust FILE… and of $BPATCH_TRUST (colon-separated files);
+// empty when neither names one, which means "no signature required".
+TrustPolicy trust_policy_from(const std::vector<std::string>& trust_files);
+// The one check every command that takes --trust makes, before it reads
+// anything else: `path` must have a `path.minisig` by a trusted key.
+// Throws Error(bad_signature) saying what is wrong.
+VerifiedFile verify_trusted(const TrustPolicy& policy, const std::string& path,
+                            bool keep_contents = false, uint64_t max_held = kMaxHeldFileSize);
 
 // realpath(3) of an existing file: a path through a symlink is resolved
 // once and the real file is used. Throws Error(not_found).

@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
   ApplyArgs apply_args;
   std::vector<std::string> hash_files;
   std::string info_patch;
+  KeygenArgs keygen_args;
+  SignArgs sign_args;
+  VerifySignatureArgs verify_signature_args;
 
   auto* apply =
       app.add_subcommand("apply", "Apply a delta patch to a file, or a .bpatch transaction script");
@@ -88,6 +91,9 @@ int main(int argc, char** argv) {
   apply->add_flag("--dry-run", common.dry_run, "Validate and report; write nothing");
   apply->add_flag("--allow-hardlinks", common.allow_hardlinks,
                   "Replace targets that have several hard links (the links are split)");
+  apply->add_option("--trust", apply_args.trust,
+                    "Require SCRIPT.minisig by this minisign public key (repeatable; also "
+                    "$BPATCH_TRUST, colon-separated)");
   add_common(apply, common, wait, true);
   apply->footer(
       "\nExamples:\n"
@@ -159,6 +165,39 @@ int main(int argc, char** argv) {
   verify->add_option("--root", common.root, "The tree to compare with the bundle");
   verify->add_flag("--json", common.json, "Print a machine-readable report on stdout");
   verify->add_flag("-q,--quiet", common.quiet, "Print only problems");
+  auto* keygen = app.add_subcommand("keygen", "Make a minisign key pair: NAME.pub and NAME.key");
+  keygen->add_option("-o,--output", keygen_args.name, "NAME of the key files")->required();
+  keygen->add_option("--password-file", keygen_args.password_file,
+                     "Encrypt the secret key with the password on this file's first line");
+  keygen->add_flag("-W", keygen_args.no_password, "No password (the default, as minisign -W)");
+  keygen->add_flag("--json", common.json, "Print a machine-readable report on stdout");
+  keygen->add_flag("-q,--quiet", common.quiet, "Print nothing but errors");
+  keygen->footer("\nExample:\n  bpatch keygen -o release    # release.pub, release.key (0600)\n");
+
+  auto* sign = app.add_subcommand("sign", "Sign files with a minisign secret key (FILE.minisig)");
+  sign->add_option("--key", sign_args.key, "The secret key file (NAME.key)")->required();
+  sign->add_option("FILE", sign_args.files, "Files to sign")->required();
+  sign->add_option("-t,--trusted-comment", sign_args.trusted_comment,
+                   "The signed comment (default: timestamp and file name, as minisign)");
+  sign->add_option("--password-file", sign_args.password_file,
+                   "The password of an encrypted secret key, on this file's first line");
+  sign->add_flag("--legacy", sign_args.legacy,
+                 "Sign the bytes themselves (minisign -l), not their BLAKE2b-512 hash");
+  sign->add_flag("--json", common.json, "Print a machine-readable report on stdout");
+  sign->add_flag("-q,--quiet", common.quiet, "Print nothing but errors");
+  sign->footer(
+      "\nExample:\n  bpatch sign --key release.key bundle/update.bpatch\n"
+      "  minisign -V -p release.pub -m bundle/update.bpatch   # checks it too\n");
+
+  auto* verify_signature = app.add_subcommand(
+      "verify-signature", "Check FILE.minisig against trusted minisign public keys");
+  verify_signature->add_option("--trust", verify_signature_args.trust,
+                               "A trusted public key file (repeatable; also $BPATCH_TRUST)");
+  verify_signature->add_option("FILE", verify_signature_args.file, "The signed file")->required();
+  verify_signature->add_flag("--json", common.json, "Print a machine-readable report on stdout");
+  verify_signature->add_flag("-q,--quiet", common.quiet, "Print nothing but errors");
+  verify_signature->footer(
+      "\nExample:\n  bpatch verify-signature --trust release.pub bundle/update.bpatch\n");
 
   try {
     app.parse(argc, argv);
@@ -185,6 +224,9 @@ int main(int argc, char** argv) {
     if (*info) return run_info(common, info_patch);
     if (*diff) return run_diff(common, diff_args);
     if (*verify) return run_verify(common, verify_args);
+    if (*keygen) return run_keygen(common, keygen_args);
+    if (*sign) return run_sign(common, sign_args);
+    if (*verify_signature) return run_verify_signature(common, verify_signature_args);
   } catch (const bpatch::IncompleteCommit& e) {
     exit_code = kExitIncomplete;
     print_error(common, e, exit_code);
