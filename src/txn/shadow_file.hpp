@@ -11,7 +11,8 @@
 // of a huge file costs little — on a reflink file system, nothing that grows
 // with the file. Those bytes are not seen, so such a file has no post-image
 // hash; the manifest then identifies the new content by inode and size,
-// which is what recovery checks in any case.
+// which is what recovery checks in any case. Holes of a sparse original
+// (File::seek_data) are skipped, not written, and stay holes.
 //
 // Not thread-safe. The File must outlive the sink.
 #pragma once
@@ -42,6 +43,7 @@ class ShadowFile final : public Sink {
 
  private:
   void flush();
+  void write_data_from(const Source& src, uint64_t offset, uint64_t length);
   bool copy_in_kernel(File& src, uint64_t offset, uint64_t length);
   File& file_;
   std::function<void(uint64_t)> on_progress_;
@@ -50,6 +52,7 @@ class ShadowFile final : public Sink {
   uint64_t written_back_ = 0;  // bytes handed to start_writeback
   Hasher hasher_;
   bool hash_complete_ = true;  // false once bytes bypassed the hasher
+  bool holes_ = false;         // holes were skipped: the size is set at the end
 };
 
 // A Sink that hashes and counts without writing (dry runs). It keeps the
