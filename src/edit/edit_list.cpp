@@ -136,7 +136,7 @@ void EditList::emit(const Source& original, Sink& out) const {
     throw Error(Errc::concurrent_change, original.name(),
                 "the file is " + num(original.size()) + " bytes but its edits were planned for " +
                     num(original_size_) + " bytes");
-  for (const Piece& p : tree_.flatten()) {
+  tree_.for_each([&](const Piece& p) {
     switch (p.kind) {
       case Piece::Kind::source:
         out.write_from(original, p.offset, p.length);
@@ -148,12 +148,14 @@ void EditList::emit(const Source& original, Sink& out) const {
         out.write_from(*p.blob, p.offset, p.length);
         break;
     }
-  }
+  });
 }
 
 std::shared_ptr<const Source> open_data(const Data& data, FileSystem& fs) {
   if (!data.file.empty()) return open_source(fs, data.file);
-  return std::make_shared<MemorySource>(data.bytes, "<inline data>");
+  // A view, not a copy: the Data (in its Change) outlives the list and the
+  // sink, and a script of a million small writes must not hold them twice.
+  return std::make_shared<MemorySource>(std::span<const std::byte>(data.bytes), "<inline data>");
 }
 
 void apply_edit_op(EditList& list, const EditOp& op, FileSystem& fs) {

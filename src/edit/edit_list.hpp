@@ -58,11 +58,13 @@ class EditList {
 
 class FileSystem;
 
-// Applies one script op to `list`, opening `file:` blobs through `fs`.
+// Applies one script op to `list`, opening `file:` blobs through `fs`. The
+// op's inline bytes are referred to, not copied: the op must outlive the list.
 // Errors are rethrown with op.origin ("script.bpatch:12: …") in the message.
 void apply_edit_op(EditList& list, const EditOp& op, FileSystem& fs);
 
-// The bytes of a Data: a MemorySource over the inline bytes or the opened file.
+// The bytes of a Data: a MemorySource viewing the inline bytes (`data` must
+// outlive it) or the opened file.
 std::shared_ptr<const Source> open_data(const Data& data, FileSystem& fs);
 
 }  // namespace bpatch

@@ -125,18 +125,7 @@ void PieceTree::replace(uint64_t offset, uint64_t erase_length, std::vector<Piec
 std::vector<Piece> PieceTree::flatten() const {
   std::vector<Piece> out;
   out.reserve(count_);
-  std::vector<int32_t> stack;
-  int32_t t = root_;
-  while (t >= 0 || !stack.empty()) {
-    while (t >= 0) {
-      stack.push_back(t);
-      t = at(t).left;
-    }
-    t = stack.back();
-    stack.pop_back();
-    out.push_back(at(t).piece);
-    t = at(t).right;
-  }
+  for_each([&](const Piece& p) { out.push_back(p); });
   return out;
 }
 

@@ -30,6 +30,23 @@ class PieceTree {
   // The pieces in order.
   std::vector<Piece> flatten() const;
 
+  // Calls f(piece) for each piece in order, without copying them.
+  template <typename F>
+  void for_each(F&& f) const {
+    std::vector<int32_t> stack;
+    int32_t t = root_;
+    while (t >= 0 || !stack.empty()) {
+      while (t >= 0) {
+        stack.push_back(t);
+        t = at(t).left;
+      }
+      t = stack.back();
+      stack.pop_back();
+      f(at(t).piece);
+      t = at(t).right;
+    }
+  }
+
  private:
   struct Node {
     Piece piece;
