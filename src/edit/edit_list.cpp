@@ -6,12 +6,13 @@
 // the pieces around the two cut points are split, the pieces between them are
 // dropped, `with` goes in between, and neighbours that continue each other
 // are merged again — in a balanced tree (piece_tree.hpp), O(log pieces).
+#include "edit/edit_list.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <string>
 #include <utility>
 
-#include "edit/edit_list.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/file_system.hpp"
 

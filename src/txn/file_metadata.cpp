@@ -9,6 +9,14 @@ namespace {
 constexpr uint32_t kSetIdBits = 06000;
 constexpr const char* kCapability = "security.capability";
 
+// True when the new file got the attribute, with this value, by itself (a
+// security label from policy): setting it again might need a privilege.
+bool already_has(File& shadow, const std::string& name, const std::vector<std::byte>& value) {
+  for (const auto& present : shadow.list_xattrs())
+    if (present == name) return shadow.get_xattr(name) == value;
+  return false;
+}
+
 }  // namespace
 
 FileMetadata FileMetadata::of(FileSystem& fs, const std::string& target,
@@ -40,6 +48,7 @@ void FileMetadata::apply_plain(File& shadow, const std::string& target) const {
                     ", which this process may not give its replacement (run as that user or "
                     "root); refusing to change who it runs as");
   for (const auto& [name, value] : plain_) {
+    if (already_has(shadow, name, value)) continue;  // e.g. the same SELinux label
     try {
       shadow.set_xattr(name, value);
     } catch (const Error& e) {
