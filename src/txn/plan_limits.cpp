@@ -44,9 +44,12 @@ void check_same_mount(FileSystem& fs, const std::string& target, const FileStat&
   const auto dir_stat = fs.lstat(dir);
   const auto target_mount = fs.mount_id(target);
   const auto dir_mount = fs.mount_id(dir);
-  const bool other_device = dir_stat && dir_stat->id.dev != target_stat.id.dev;
-  const bool other_mount = target_mount && dir_mount && *target_mount != *dir_mount;
-  if (other_device || other_mount)
+  // Mount ids are exact. Without them, st_dev: a file never lives on another
+  // device than its directory unless something is mounted on it — except on
+  // overlayfs with layers on several file systems, where mount ids exist.
+  const bool other = target_mount && dir_mount ? *target_mount != *dir_mount
+                                               : dir_stat && dir_stat->id.dev != target_stat.id.dev;
+  if (other)
     throw Error(Errc::invalid_path, target,
                 "is a mount point (or on another file system than its directory " + dir +
                     "): it cannot be replaced by a rename; change it where it is mounted from");

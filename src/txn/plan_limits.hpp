@@ -4,7 +4,8 @@
 //   * every path and each of its names fits PATH_MAX / NAME_MAX (with room
 //     for the shadow beside it), so neither staging nor a rollback fails on
 //     ENAMETOOLONG;
-//   * an existing target is on the same mount as its directory: a mount
+//   * an existing target is on the same mount as its directory (statx mount
+//     ids; st_dev where the kernel has none): a mount
 //     point (a bind-mounted file, as /etc/hosts in containers) can be neither
 //     renamed over nor removed, so its journal could never be finished;
 //   * the output sizes the patches declare fit the free space of their file
