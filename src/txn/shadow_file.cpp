@@ -135,6 +135,10 @@ std::optional<Hash128> ShadowFile::finish() {
 }
 
 void HashingSink::write(std::span<const std::byte> data) {
+  if (data.size() > limit_ - size_)
+    throw Error(
+        Errc::bad_patch, "<dry run>",
+        "the patch produces more than the " + std::to_string(limit_) + " bytes it declares");
   hasher_.update(data);
   size_ += data.size();
   if (retained_.size() < kRetained) {

@@ -61,6 +61,9 @@ class ShadowFile final : public Sink {
 class HashingSink final : public Sink {
  public:
   static constexpr uint64_t kRetained = 64 << 20;
+  // At most `limit` bytes (a patch's declared size): more is a bad patch,
+  // so that a dry run stops where a real run would.
+  explicit HashingSink(uint64_t limit = UINT64_MAX) : limit_(limit) {}
   void write(std::span<const std::byte> data) override;
   void read_back(uint64_t offset, std::span<std::byte> out) override;
   uint64_t size() const override { return size_; }
@@ -69,6 +72,7 @@ class HashingSink final : public Sink {
  private:
   Hasher hasher_;
   uint64_t size_ = 0;
+  uint64_t limit_;
   std::vector<std::byte> retained_;
 };
 

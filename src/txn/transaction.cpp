@@ -205,7 +205,9 @@ void stage_all(Durability& sync, const TransactionOptions& options,
 void decode_into_hashes(FileSystem& fs, std::vector<PlannedChange>& plan) {
   for (auto& p : plan) {
     if (p.unchanged || p.change->kind == Change::Kind::remove) continue;
-    HashingSink sink;
+    // A delta's declared size (checked against free space) bounds the work.
+    const bool declared = p.change->kind == Change::Kind::delta && p.expected_size > 0;
+    HashingSink sink(declared ? p.expected_size : UINT64_MAX);
     produce_content(fs, p, sink);
     p.post_hash = sink.digest();
     p.size = sink.size();
