@@ -185,7 +185,7 @@ ScenarioSet standard_scenarios() {
         {{"/r/n/m/new.dat", fresh}, {"/r/c/gone", std::nullopt}, {"/r/top.bin", top_new}});
     set.scenarios.push_back(std::move(s));
   }
-  {  // Eight files in six directories, every op.
+  {  // Eight files in six directories, every op (and a set-id file).
     const std::string e1 = rnd(1200, 13), e2 = rnd(1600, 14), e3 = rnd(800, 15), old = rnd(300, 16);
     const std::string keep = rnd(100, 17), n1 = rnd(600, 18), n2 = rnd(200, 19), g = rnd(500, 20);
     const std::string runs = read_file(source_dir() + "/fixtures/vectors/runs/old.bin");
@@ -216,7 +216,7 @@ ScenarioSet standard_scenarios() {
          {edit_change("d1/e1", {insert_op(0, "HEAD"), append_op(g)}),
           edit_change("d1/e2", {erase_op(100, 900)}),
           edit_change("d2/e3", {write_op(700, "same-size!"), fill_op(10, 20, 0)}),
-          put_change("d3/new1", n1, 0755), put_change("d4/new2", n2), remove_change("d2/old"),
+          put_change("d3/new1", n1, 04755), put_change("d4/new2", n2), remove_change("d2/old"),
           delta_change("d5/rom.bin", "/p/runs.bps"), delta_change("d5/bs.txt", "/p/bs.patch")}});
     std::string e3_new = e3;
     e3_new.replace(700, 10, "same-size!");

@@ -425,3 +425,36 @@ TEST_CASE("apply_edit_op names the script line and opens file: data", "[edit]") 
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("EditList: 160,000 ops at random offsets cost O(log n) each", "[edit][trust]") {
+  // Issue 9: a vector of pieces made this quadratic (160k ops: 50 s).
+  std::mt19937_64 rng(160);
+  EditList list(64 << 20);
+  const auto data = blob(random_bytes(rng, 8));
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 160000; ++i) {
+    const uint64_t at = rng() % list.size();
+    if (i % 2 == 0)
+      list.insert(at, data);
+    else
+      list.write(at, data);
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO("pieces: " << list.piece_count() << ", seconds: " << seconds);
+  CHECK(list.piece_count() > 160000);
+  CHECK(list.size() == (64u << 20) + 80000u * 8u);
+  // About 1 s optimized on a busy machine; quadratic was ~50 s. Sanitizers
+  // slow every op several times over, without changing the order.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+  CHECK(seconds < 15.0);
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+  CHECK(seconds < 15.0);
+#else
+  CHECK(seconds < 3.0);
+#endif
+#else
+  CHECK(seconds < 3.0);
+#endif
+}

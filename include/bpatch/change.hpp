@@ -73,6 +73,9 @@ struct Change {
   std::optional<uint32_t> mode;   // the result's permission bits; default: the target's
                                   // (0644 for a new file)
   std::string origin;             // "script.bpatch:12", for messages; may be empty
+  std::string data_dir;           // scripts: the script's directory, which every patch and
+                                  // file: path must resolve inside (as targets inside the
+                                  // root); empty: no such confinement
 
   static Change edit(std::string target, std::vector<EditOp> ops = {}) {
     Change c;

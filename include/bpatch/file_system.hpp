@@ -108,6 +108,23 @@ class File {
 
   // A hint that the file will be read sequentially.
   virtual void advise_sequential() {}
+
+  // Holes (lseek SEEK_DATA / SEEK_HOLE), so that copying a sparse file keeps
+  // them: the first offset >= `offset` that holds data (the file's size when
+  // only a hole follows), and the first offset >= `offset` in a hole (the
+  // size at the end). The defaults know of no holes.
+  virtual uint64_t seek_data(uint64_t offset) { return offset; }
+  virtual uint64_t seek_hole(uint64_t offset) {
+    (void)offset;
+    return UINT64_MAX;
+  }
+
+  // Extended attributes (flistxattr/fgetxattr/fsetxattr): POSIX ACLs, file
+  // capabilities, user.* — what a replacement must carry over. The defaults
+  // (simulated file systems) have none; set_xattr then refuses.
+  virtual std::vector<std::string> list_xattrs() { return {}; }
+  virtual std::vector<std::byte> get_xattr(const std::string& name);
+  virtual void set_xattr(const std::string& name, std::span<const std::byte> value);
 };
 
 // A handle on a whole file system for batched durability (see
@@ -158,6 +175,22 @@ class FileSystem {
   virtual std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) {
     (void)dir;
     return nullptr;
+  }
+
+  // Bytes this process may still write on the file system holding directory
+  // `dir` (statvfs), to refuse a patch declaring more before writing it.
+  // nullopt when unknown (the default): no check.
+  virtual std::optional<uint64_t> free_space(const std::string& dir) {
+    (void)dir;
+    return std::nullopt;
+  }
+
+  // The id of the mount `path` (not followed) is on (statx STATX_MNT_ID), to
+  // refuse a target that is a mount point — a bind-mounted file cannot be
+  // renamed over. nullopt when unknown (the default): st_dev is compared.
+  virtual std::optional<uint64_t> mount_id(const std::string& path) {
+    (void)path;
+    return std::nullopt;
   }
 
   // Takes an exclusive lock on `path` (created if missing) without waiting;

@@ -32,6 +32,12 @@ class FileSystemWrapper : public FileSystem {
   std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override {
     return target_.watch_file_system(dir);
   }
+  std::optional<uint64_t> free_space(const std::string& dir) override {
+    return target_.free_space(dir);
+  }
+  std::optional<uint64_t> mount_id(const std::string& path) override {
+    return target_.mount_id(path);
+  }
   std::unique_ptr<FileLock> try_lock(const std::string& path) override {
     return target_.try_lock(path);
   }

@@ -22,6 +22,8 @@ class PosixFileSystem final : public FileSystem {
   void unlink(const std::string& path) override;
   void sync_dir(const std::string& path) override;
   std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override;
+  std::optional<uint64_t> free_space(const std::string& dir) override;
+  std::optional<uint64_t> mount_id(const std::string& path) override;
   std::unique_ptr<FileLock> try_lock(const std::string& path) override;
   uint32_t effective_uid() override;
   // openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) from

@@ -3,6 +3,7 @@
 #include <deque>
 
 #include "bpatch/error.hpp"
+#include "bpatch/hash.hpp"
 
 namespace bpatch::paths {
 namespace {
@@ -65,8 +66,13 @@ std::string absolute(std::string_view path, std::string_view base) {
 std::string shadow_path(std::string_view target, std::string_view txid) {
   std::string name = basename(target);
   const std::string suffix = ".bpatch-" + std::string(txid);
-  if (1 + name.size() + suffix.size() > kNameMax)
-    name = name.substr(0, kNameMax - 2 - suffix.size()) + "~";
+  if (1 + name.size() + suffix.size() > kNameMax) {
+    // Too long to keep whole: a prefix, then a hash of the full name, so
+    // that two long names sharing a prefix still get different shadows.
+    const std::string digest =
+        "~" + hash_bytes(std::as_bytes(std::span(name.data(), name.size()))).hex();
+    name = name.substr(0, kNameMax - 1 - digest.size() - suffix.size()) + digest;
+  }
   return join(dirname(target), "." + name + suffix);
 }
 

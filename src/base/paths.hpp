@@ -18,7 +18,8 @@ std::string basename(std::string_view path);  // "/a/b" → "b"
 // Makes `path` absolute against `base` and removes "." and ".." lexically.
 std::string absolute(std::string_view path, std::string_view base);
 
-// ".NAME.bpatch-TXID" beside target (NAME shortened so the result fits NAME_MAX).
+// ".NAME.bpatch-TXID" beside target. A NAME too long for NAME_MAX becomes a
+// prefix of it, "~" and the XXH3-128 of the whole name (no two collide).
 std::string shadow_path(std::string_view target, std::string_view txid);
 // True when `path`'s file name is a shadow name of `txid` (what recovery may delete).
 bool is_shadow_of(std::string_view path, std::string_view txid);

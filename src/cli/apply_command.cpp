@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "json.hpp"
 #include "progress_bar.hpp"
+#include "text_quote.hpp"
 
 namespace bpatch::cli {
 namespace {
@@ -91,12 +92,12 @@ void print_report(const CommonOptions& common, const CommitResult& result,
   }
   if (common.quiet) return;
   for (const auto& r : result.recovered)
-    std::printf("recovered %s: %s\n", r.txid.c_str(), r.plan.c_str());
+    std::printf("recovered %s: %s\n", r.txid.c_str(), quote_controls(r.plan).c_str());
   size_t changed = 0;
   for (const auto& f : result.files) {
     if (f.action != FileResult::Action::unchanged) ++changed;
     std::printf("%-14s %s", action_name(f.action, result.dry_run),
-                shown_path(f.target, root).c_str());
+                quote_controls(shown_path(f.target, root)).c_str());
     if (!f.note.empty()) std::printf(" (%s)", f.note.c_str());
     if (common.verbose && f.post_hash)
       std::printf("  %llu bytes  xxh3:%s", static_cast<unsigned long long>(f.size),
@@ -175,10 +176,11 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
                 "delta patch");
   if (!detect_format(*patch)) {
     if (!args.target.empty() || !args.output.empty()) {
-      throw Error(
-          Errc::unsupported, patch_path,
-          "not a patch format bpatch knows (bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, BPS, UPS); "
-          "a .bpatch script takes no TARGET or -o");
+      // A usage error (exit 2): either the arguments or the patch are wrong.
+      throw Error(Errc::usage, "",
+                  patch_path +
+                      " is not a patch format bpatch knows (bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, "
+                      "BPS, UPS); a .bpatch script takes no TARGET or -o");
     }
     root = real_path(common.root.empty() ? "." : common.root);
     changes =

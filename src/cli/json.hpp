@@ -69,9 +69,52 @@ class Json {
     if (!first_.back()) out_ += ',';
     first_.back() = false;
   }
+  // Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no
+  // overlong forms, no surrogates, nothing past U+10FFFF); 0 when invalid.
+  static size_t utf8_length(std::string_view s, size_t i) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = byte(i);
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return 0;
+    }
+    if (i + n > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+    for (size_t k = 2; k < n; ++k)
+      if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+    return n;
+  }
+
+  // Valid JSON for any bytes (docs/json.md): `"`, `\` and control
+  // characters escaped, well-formed UTF-8 copied, and every byte that is not
+  // part of well-formed UTF-8 written as \u00XX — the code point of that
+  // byte read as Latin-1.
   void string(std::string_view s) {
     out_ += '"';
-    for (const char c : s) {
+    for (size_t i = 0; i < s.size();) {
+      const char c = s[i];
+      const auto u = static_cast<unsigned char>(c);
+      if (u >= 0x80) {
+        const size_t n = utf8_length(s, i);
+        if (n > 0) {
+          out_ += s.substr(i, n);
+          i += n;
+        } else {
+          escape(u);
+          ++i;
+        }
+        continue;
+      }
       switch (c) {
         case '"':
           out_ += "\\\"";
@@ -89,16 +132,19 @@ class Json {
           out_ += "\\r";
           break;
         default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out_ += buf;
-          } else {
+          if (u < 0x20 || u == 0x7f)
+            escape(u);
+          else
             out_ += c;
-          }
       }
+      ++i;
     }
     out_ += '"';
+  }
+  void escape(unsigned char u) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(u));
+    out_ += buf;
   }
 
   std::string out_;

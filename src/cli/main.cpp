@@ -8,6 +8,7 @@
 #include "bpatch/transaction.hpp"
 #include "commands.hpp"
 #include "json.hpp"
+#include "text_quote.hpp"
 
 using namespace bpatch::cli;
 
@@ -44,7 +45,7 @@ void add_common(CLI::App* sub, CommonOptions& o, WaitOption& wait, bool writes) 
 }
 
 void print_error(const CommonOptions& common, const bpatch::Error& e, int exit_code) {
-  std::fprintf(stderr, "bpatch: error: %s\n", e.what());
+  std::fprintf(stderr, "bpatch: error: %s\n", quote_controls(e.what()).c_str());
   if (common.json) {
     Json j;
     j.begin_object()
@@ -236,7 +237,7 @@ int main(int argc, char** argv) {
                                                                       : kExitFailed;
     print_error(common, e, exit_code);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bpatch: error: %s\n", e.what());
+    std::fprintf(stderr, "bpatch: error: %s\n", quote_controls(e.what()).c_str());
   }
   return exit_code;
 }

@@ -1,19 +1,18 @@
 // EditList: a piece table over the original file.
 //
-// The list is a vector of pieces that, read in order, spell the new file:
+// The list is a sequence of pieces that, read in order, spell the new file:
 // ranges of the original (source), runs of one byte value (fill) and ranges
 // of blobs (blob). Every operation is a replace(offset, erase_length, with):
 // the pieces around the two cut points are split, the pieces between them are
 // dropped, `with` goes in between, and neighbours that continue each other
-// are merged again. One op costs O(pieces); the position of the last edit is
-// remembered so that the common case (edits in ascending order, appends) does
-// not rescan the list from the front.
+// are merged again — in a balanced tree (piece_tree.hpp), O(log pieces).
+#include "edit/edit_list.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <string>
 #include <utility>
 
-#include "edit/edit_list.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/file_system.hpp"
 
@@ -26,35 +25,6 @@ std::string num(uint64_t v) { return std::to_string(v); }
 
 [[noreturn]] void out_of_range(const std::string& message) {
   throw Error(Errc::usage, "", message);
-}
-
-// True when b continues a, so that the two can be one piece.
-bool continues(const Piece& a, const Piece& b) {
-  if (a.kind != b.kind) return false;
-  switch (a.kind) {
-    case Piece::Kind::source:
-      return a.offset + a.length == b.offset;
-    case Piece::Kind::fill:
-      return a.value == b.value;
-    case Piece::Kind::blob:
-      return a.blob == b.blob && a.offset + a.length == b.offset;
-  }
-  return false;
-}
-
-// The first `n` bytes of p.
-Piece head_of(const Piece& p, uint64_t n) {
-  Piece h = p;
-  h.length = n;
-  return h;
-}
-
-// p without its first `n` bytes.
-Piece tail_of(const Piece& p, uint64_t n) {
-  Piece t = p;
-  if (t.kind != Piece::Kind::fill) t.offset += n;
-  t.length -= n;
-  return t;
 }
 
 Piece blob_piece(std::shared_ptr<const Source> data) {
@@ -75,12 +45,12 @@ Piece fill_piece(uint64_t length, std::byte value) {
 
 }  // namespace
 
-EditList::EditList(uint64_t original_size) : size_(original_size), original_size_(original_size) {
+EditList::EditList(uint64_t original_size) : size_(0), original_size_(original_size) {
   if (original_size > 0) {
     Piece p;
     p.kind = Piece::Kind::source;
     p.length = original_size;
-    pieces_.push_back(std::move(p));
+    replace(0, 0, {std::move(p)});
   }
 }
 
@@ -147,65 +117,19 @@ void EditList::append(std::shared_ptr<const Source> data) {
 // Preconditions (checked by the callers): offset + erase_length <= size_,
 // and size_ - erase_length + length(with) fits in 64 bits.
 void EditList::replace(uint64_t offset, uint64_t erase_length, std::vector<Piece> with) {
-  const size_t n = pieces_.size();
   uint64_t added = 0;
   for (const Piece& p : with) added += p.length;
-  // Find piece i holding byte `offset` (i == n: offset is the end). Start
-  // from the remembered position when it lies at or before the offset.
-  size_t i = 0;
-  uint64_t start = 0;
-  if (hint_index_ <= n && hint_start_ <= offset) {
-    i = hint_index_;
-    start = hint_start_;
-  }
-  while (i < n && start + pieces_[i].length <= offset) start += pieces_[i++].length;
-  // Find piece j holding byte `end` (j == n: end is the end of the file).
-  const uint64_t end = offset + erase_length;
-  size_t j = i;
-  uint64_t j_start = start;
-  while (j < n && j_start + pieces_[j].length <= end) j_start += pieces_[j++].length;
-
-  // The new pieces for [i, k): the kept head of piece i, `with`, the kept
-  // tail of piece j.
-  std::vector<Piece> mid;
-  mid.reserve(with.size() + 2);
-  if (i < n && offset > start) mid.push_back(head_of(pieces_[i], offset - start));
-  for (Piece& p : with)
-    if (p.length > 0) mid.push_back(std::move(p));
-  size_t k = j;
-  if (j < n && end > j_start) {
-    mid.push_back(tail_of(pieces_[j], end - j_start));
-    k = j + 1;
-  }
-
-  // Splice mid into [i, k) with as little shifting as possible.
-  const size_t old_count = k - i;
-  const size_t common = std::min(old_count, mid.size());
-  std::move(mid.begin(), mid.begin() + common, pieces_.begin() + i);
-  if (mid.size() > old_count)
-    pieces_.insert(pieces_.begin() + i + common, std::make_move_iterator(mid.begin() + common),
-                   std::make_move_iterator(mid.end()));
-  else if (old_count > mid.size())
-    pieces_.erase(pieces_.begin() + i + common, pieces_.begin() + k);
-
-  // Merge neighbours that now continue each other: the boundaries from
-  // (i-1, i) to the one after the last new piece.
-  const size_t lo = i > 0 ? i - 1 : 0;
-  const uint64_t lo_start = i > 0 ? start - pieces_[i - 1].length : 0;
-  size_t hi = i + mid.size();  // boundaries `at` in [lo, hi) join at and at+1
-  for (size_t at = lo; at < hi && at + 1 < pieces_.size();) {
-    if (continues(pieces_[at], pieces_[at + 1])) {
-      pieces_[at].length += pieces_[at + 1].length;
-      pieces_.erase(pieces_.begin() + static_cast<std::ptrdiff_t>(at + 1));
-      --hi;
-    } else {
-      ++at;
-    }
-  }
+  tree_.replace(offset, erase_length, std::move(with));
   size_ = size_ - erase_length + added;
-  // Pieces before lo are untouched: the next search may start there.
-  hint_index_ = lo;
-  hint_start_ = lo_start;
+  flat_stale_ = true;
+}
+
+const std::vector<Piece>& EditList::pieces() const {
+  if (flat_stale_) {
+    flat_ = tree_.flatten();
+    flat_stale_ = false;
+  }
+  return flat_;
 }
 
 void EditList::emit(const Source& original, Sink& out) const {
@@ -213,7 +137,7 @@ void EditList::emit(const Source& original, Sink& out) const {
     throw Error(Errc::concurrent_change, original.name(),
                 "the file is " + num(original.size()) + " bytes but its edits were planned for " +
                     num(original_size_) + " bytes");
-  for (const Piece& p : pieces_) {
+  tree_.for_each([&](const Piece& p) {
     switch (p.kind) {
       case Piece::Kind::source:
         out.write_from(original, p.offset, p.length);
@@ -225,12 +149,14 @@ void EditList::emit(const Source& original, Sink& out) const {
         out.write_from(*p.blob, p.offset, p.length);
         break;
     }
-  }
+  });
 }
 
 std::shared_ptr<const Source> open_data(const Data& data, FileSystem& fs) {
   if (!data.file.empty()) return open_source(fs, data.file);
-  return std::make_shared<MemorySource>(data.bytes, "<inline data>");
+  // A view, not a copy: the Data (in its Change) outlives the list and the
+  // sink, and a script of a million small writes must not hold them twice.
+  return std::make_shared<MemorySource>(std::span<const std::byte>(data.bytes), "<inline data>");
 }
 
 void apply_edit_op(EditList& list, const EditOp& op, FileSystem& fs) {

@@ -5,7 +5,8 @@
 // offsets that refer to the file as the previous operations left it. Nothing
 // is read or copied until emit() streams the result into a Sink, so a small
 // edit of a huge file costs a few pieces, and unchanged ranges can be shared
-// (reflinked) or copied in the kernel by the sink.
+// (reflinked) or copied in the kernel by the sink. Each op costs O(log
+// pieces) whatever its offset (piece_tree.hpp).
 //
 // Not thread-safe. Blob sources must outlive the list.
 #pragma once
@@ -18,17 +19,10 @@
 
 #include "bpatch/change.hpp"
 #include "bpatch/io.hpp"
+#include "edit/piece.hpp"
+#include "edit/piece_tree.hpp"
 
 namespace bpatch {
-
-struct Piece {
-  enum class Kind { source, fill, blob };
-  Kind kind = Kind::source;
-  uint64_t offset = 0;  // into the original (source) or the blob (blob)
-  uint64_t length = 0;
-  std::byte value{0};                  // fill
-  std::shared_ptr<const Source> blob;  // blob (inline bytes become a MemorySource)
-};
 
 class EditList {
  public:
@@ -44,7 +38,9 @@ class EditList {
   void append(std::shared_ptr<const Source> data);
 
   uint64_t size() const { return size_; }
-  const std::vector<Piece>& pieces() const { return pieces_; }
+  size_t piece_count() const { return tree_.count(); }
+  // The pieces in order (built on demand: O(pieces); for tests and tools).
+  const std::vector<Piece>& pieces() const;
 
   // Streams the new file: source pieces from `original`, the rest from blobs.
   // Throws Error(concurrent_change) when `original` is not of the size the
@@ -53,20 +49,22 @@ class EditList {
 
  private:
   void replace(uint64_t offset, uint64_t erase_length, std::vector<Piece> with);
-  std::vector<Piece> pieces_;
+  PieceTree tree_;
   uint64_t size_;
   uint64_t original_size_;
-  size_t hint_index_ = 0;    // a piece untouched by the last op,
-  uint64_t hint_start_ = 0;  // and its offset: where the next search may start
+  mutable std::vector<Piece> flat_;  // pieces(), valid while !flat_stale_
+  mutable bool flat_stale_ = true;
 };
 
 class FileSystem;
 
-// Applies one script op to `list`, opening `file:` blobs through `fs`.
+// Applies one script op to `list`, opening `file:` blobs through `fs`. The
+// op's inline bytes are referred to, not copied: the op must outlive the list.
 // Errors are rethrown with op.origin ("script.bpatch:12: …") in the message.
 void apply_edit_op(EditList& list, const EditOp& op, FileSystem& fs);
 
-// The bytes of a Data: a MemorySource over the inline bytes or the opened file.
+// The bytes of a Data: a MemorySource viewing the inline bytes (`data` must
+// outlive it) or the opened file.
 std::shared_ptr<const Source> open_data(const Data& data, FileSystem& fs);
 
 }  // namespace bpatch

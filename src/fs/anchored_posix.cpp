@@ -257,6 +257,14 @@ class AnchoredPosixFileSystem final : public FileSystem {
 
   uint32_t effective_uid() override { return plain_.effective_uid(); }
 
+  // Read-only questions about a file system: asked by path of the real one.
+  std::optional<uint64_t> free_space(const std::string& dir) override {
+    return plain_.free_space(dir);
+  }
+  std::optional<uint64_t> mount_id(const std::string& path) override {
+    return plain_.mount_id(path);
+  }
+
   // A view of a view: anchored afresh on the real file system.
   std::unique_ptr<FileSystem> anchored(const std::vector<std::string>& dirs) override {
     return make_anchored(plain_, dirs);

@@ -7,13 +7,17 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 
 #include "bpatch/error.hpp"
 #include "fs/posix_internal.hpp"
+#include "fs/posix_xattrs.hpp"
 
 namespace bpatch {
 namespace {
@@ -163,7 +167,28 @@ class PosixFile final : public File {
     (void)::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   }
 
+  uint64_t seek_data(uint64_t offset) override { return seek(offset, SEEK_DATA); }
+  uint64_t seek_hole(uint64_t offset) override { return seek(offset, SEEK_HOLE); }
+
+  std::vector<std::string> list_xattrs() override { return posix::list_xattrs(fd_.get(), path_); }
+  std::vector<std::byte> get_xattr(const std::string& name) override {
+    return posix::get_xattr(fd_.get(), path_, name);
+  }
+  void set_xattr(const std::string& name, std::span<const std::byte> value) override {
+    posix::set_xattr(fd_.get(), path_, name, value);
+  }
+
  private:
+  // ENXIO: nothing of that kind at or after offset (SEEK_DATA: a hole up to
+  // the end); EINVAL: the file system cannot tell (then all of it is data).
+  uint64_t seek(uint64_t offset, int whence) {
+    const off_t at = ::lseek(fd_.get(), static_cast<off_t>(offset), whence);
+    if (at >= 0) return static_cast<uint64_t>(at);
+    if (errno == ENXIO) return whence == SEEK_DATA ? stat().id.size : offset;
+    if (errno == EINVAL) return whence == SEEK_DATA ? offset : UINT64_MAX;
+    throw_sys_error(path_, whence == SEEK_DATA ? "seek data" : "seek hole", errno);
+  }
+
   Fd fd_;
   std::string path_;
 };
@@ -190,6 +215,19 @@ class PosixFileSystemSync final : public FileSystemSync {
   Fd fd_;
   std::string path_;
 };
+
+// Linux >= 5.8 (uname release "MAJOR.MINOR..."): syncfs reports write-back
+// errors of the file system since the descriptor was opened.
+bool syncfs_reports_errors() {
+  static const bool answer = [] {
+    struct utsname u;
+    if (::uname(&u) != 0) return false;
+    unsigned major = 0, minor = 0;
+    if (std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
+    return major > 5 || (major == 5 && minor >= 8);
+  }();
+  return answer;
+}
 
 }  // namespace
 
@@ -278,12 +316,31 @@ void PosixFileSystem::sync_dir(const std::string& path) {
 }
 
 std::unique_ptr<FileSystemSync> PosixFileSystem::watch_file_system(const std::string& dir) {
+  // Before 5.8 syncfs(2) returned 0 even after a write-back error, so it
+  // cannot stand for the fsyncs it replaces: the caller syncs each file.
+  if (!syncfs_reports_errors()) return nullptr;
   int fd;
   do {
     fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) throw_sys_error(dir, "open directory", errno);
   return std::make_unique<PosixFileSystemSync>(fd, dir);
+}
+
+std::optional<uint64_t> PosixFileSystem::free_space(const std::string& dir) {
+  struct statvfs vfs;
+  if (::statvfs(dir.c_str(), &vfs) != 0) return std::nullopt;  // unknown: no check
+  // Root may use the blocks reserved for it; others may not.
+  const uint64_t blocks = ::geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
+  return blocks * uint64_t{vfs.f_frsize};
+}
+
+std::optional<uint64_t> PosixFileSystem::mount_id(const std::string& path) {
+  struct statx stx;
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) != 0 ||
+      !(stx.stx_mask & STATX_MNT_ID))
+    return std::nullopt;  // before Linux 5.8: the caller compares st_dev
+  return stx.stx_mnt_id;
 }
 
 std::unique_ptr<FileLock> PosixFileSystem::try_lock(const std::string& path) {

@@ -174,6 +174,7 @@ void Parser::header(const Line& line, const LineContext& ctx) {
 void Parser::statement(const StatementSpec& spec, const Line& line, const LineContext& ctx) {
   const auto args = positionals(line, spec.positionals, true, spec.usage, ctx);
   Change change;
+  change.data_dir = script_dir_;
   change.kind = spec.kind;
   change.origin = origin(line.number);
   change.target = script::confine_path(args[0]->text, "target", script::PathBase::root, ctx);

@@ -6,6 +6,7 @@
 #include "bpatch/format.hpp"
 #include "base/paths.hpp"
 #include "journal/journal.hpp"
+#include "txn/plan_limits.hpp"
 
 namespace bpatch {
 namespace {
@@ -73,8 +74,29 @@ void check_patch_hash(FileSystem& fs, const Change& change) {
                     change.patch_hash->hex() + " (it is damaged or not the one the script names)");
 }
 
+// A script's patch and file: paths are confined to its directory exactly as
+// targets are to the root: resolved through the file system, symlinks
+// followed only while they stay inside. (Only an absolute data_dir: a
+// relative one is the embedder's own business.)
+void check_data_paths(FileSystem& fs, const Change& change) {
+  if (change.data_dir.empty() || change.data_dir[0] != '/') return;
+  const std::string given = change.data_dir.back() == '/' ? change.data_dir : change.data_dir + "/";
+  std::optional<std::string> dir;  // canonical, looked up on first use
+  auto check = [&](const std::string& path) {
+    if (path.empty()) return;
+    if (!dir) dir = paths::canonical(fs, change.data_dir);
+    if (!path.starts_with(given))
+      throw Error(Errc::invalid_path, path, "is not inside the script's directory " + *dir);
+    (void)paths::resolve_in_root(fs, *dir, std::string_view(path).substr(given.size()), false);
+  };
+  check(change.patch);
+  check(change.content.file);
+  for (const auto& op : change.edits) check(op.data.file);
+}
+
 void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& change,
               PlannedChange& p) {
+  check_data_paths(fs, change);
   using Kind = Change::Kind;
   // A delta with result= and no expect= makes a new file from an empty old
   // one when its target does not exist (as `bpatch diff` writes new files).
@@ -85,6 +107,7 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   // A put may create its target, and so may `apply -o` (a delta or edit read
   // from another file).
   const bool may_create = change.kind == Kind::put || !change.source.empty() || creating_delta;
+  check_path_length(paths::join(options.root, change.target));  // as written, then as resolved
   auto resolved =
       paths::resolve_in_root(fs, options.root, change.target, may_create || idempotent_remove);
   const std::string journal = journal::dir_for(options.root, options.journal);
@@ -93,6 +116,7 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   p.target = resolved.path;
   p.target_stat = resolved.stat;
   p.missing_dirs = resolved.missing_dirs;
+  check_path_length(p.target);
   if (p.target_stat) check_replaceable(options, p.target, *p.target_stat);
   if (!p.target_stat && idempotent_remove) {
     p.unchanged = true;
@@ -100,6 +124,7 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
     p.missing_dirs.clear();
     return;
   }
+  if (p.target_stat) check_same_mount(fs, p.target, *p.target_stat);
   if (!p.target_stat && !may_create)
     throw Error(Errc::not_found, p.target, "does not exist", ENOENT);
   p.mode = change.mode.value_or(p.target_stat ? p.target_stat->mode : 0644);
@@ -178,6 +203,7 @@ std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions
       if (targets.contains(dir))
         throw Error(Errc::usage, dir, "is both a file target and a directory to create");
   }
+  check_free_space(fs, plan);
   return plan;
 }
 

@@ -12,6 +12,7 @@ constexpr size_t kBufferSize = 1 << 20;        // one write per MiB
 constexpr uint64_t kWritebackChunk = 8 << 20;  // start writeback every 8 MiB
 constexpr uint64_t kKernelCopyMin = 1 << 20;   // smaller ranges are cheaper through the buffer
 constexpr uint64_t kBlock = 4096;              // FICLONERANGE wants block-aligned offsets
+constexpr uint64_t kHoleMin = 64 << 10;        // smaller holes are written as zeros
 
 }  // namespace
 
@@ -31,6 +32,31 @@ void ShadowFile::write(std::span<const std::byte> data) {
 
 void ShadowFile::write_from(const Source& src, uint64_t offset, uint64_t length) {
   check_range(src, offset, length);
+  File* in = src.file();
+  if (!in || length < kHoleMin) return write_data_from(src, offset, length);
+  // A sparse original stays sparse: its holes are skipped in the shadow too
+  // (they read as zeros there), so a small edit of a huge sparse file needs
+  // no room for its holes.
+  const uint64_t end = offset + length;
+  while (offset < end) {
+    const uint64_t data = std::min(in->seek_data(offset), end);
+    if (data - offset >= kHoleMin) {
+      flush();
+      flushed_ += data - offset;
+      holes_ = true;
+      hash_complete_ = false;  // the zeros are not read, nor hashed
+    } else if (data > offset) {
+      write_data_from(src, offset, data - offset);
+    }
+    offset = data;
+    if (offset == end) break;
+    const uint64_t hole = std::min(std::max(in->seek_hole(offset), offset + 1), end);
+    write_data_from(src, offset, hole - offset);
+    offset = hole;
+  }
+}
+
+void ShadowFile::write_data_from(const Source& src, uint64_t offset, uint64_t length) {
   if (File* in = src.file(); in && length >= kKernelCopyMin) {
     // Bring source and shadow to the same block boundary through the buffer,
     // so that the bulk can be shared as whole blocks.
@@ -103,11 +129,16 @@ void ShadowFile::flush() {
 
 std::optional<Hash128> ShadowFile::finish() {
   flush();
+  if (holes_) file_.truncate(flushed_);  // a hole at the end: nothing wrote its size
   if (!hash_complete_) return std::nullopt;
   return hasher_.digest();
 }
 
 void HashingSink::write(std::span<const std::byte> data) {
+  if (data.size() > limit_ - size_)
+    throw Error(
+        Errc::bad_patch, "<dry run>",
+        "the patch produces more than the " + std::to_string(limit_) + " bytes it declares");
   hasher_.update(data);
   size_ += data.size();
   if (retained_.size() < kRetained) {

@@ -11,7 +11,8 @@
 // of a huge file costs little — on a reflink file system, nothing that grows
 // with the file. Those bytes are not seen, so such a file has no post-image
 // hash; the manifest then identifies the new content by inode and size,
-// which is what recovery checks in any case.
+// which is what recovery checks in any case. Holes of a sparse original
+// (File::seek_data) are skipped, not written, and stay holes.
 //
 // Not thread-safe. The File must outlive the sink.
 #pragma once
@@ -42,6 +43,7 @@ class ShadowFile final : public Sink {
 
  private:
   void flush();
+  void write_data_from(const Source& src, uint64_t offset, uint64_t length);
   bool copy_in_kernel(File& src, uint64_t offset, uint64_t length);
   File& file_;
   std::function<void(uint64_t)> on_progress_;
@@ -50,6 +52,7 @@ class ShadowFile final : public Sink {
   uint64_t written_back_ = 0;  // bytes handed to start_writeback
   Hasher hasher_;
   bool hash_complete_ = true;  // false once bytes bypassed the hasher
+  bool holes_ = false;         // holes were skipped: the size is set at the end
 };
 
 // A Sink that hashes and counts without writing (dry runs). It keeps the
@@ -58,6 +61,9 @@ class ShadowFile final : public Sink {
 class HashingSink final : public Sink {
  public:
   static constexpr uint64_t kRetained = 64 << 20;
+  // At most `limit` bytes (a patch's declared size): more is a bad patch,
+  // so that a dry run stops where a real run would.
+  explicit HashingSink(uint64_t limit = UINT64_MAX) : limit_(limit) {}
   void write(std::span<const std::byte> data) override;
   void read_back(uint64_t offset, std::span<std::byte> out) override;
   uint64_t size() const override { return size_; }
@@ -66,6 +72,7 @@ class HashingSink final : public Sink {
  private:
   Hasher hasher_;
   uint64_t size_ = 0;
+  uint64_t limit_;
   std::vector<std::byte> retained_;
 };
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "bpatch/error.hpp"
@@ -21,6 +22,7 @@
 #include "base/durability.hpp"
 #include "base/paths.hpp"
 #include "txn/plan.hpp"
+#include "txn/file_metadata.hpp"
 #include "txn/shadow_file.hpp"
 #include "journal/journal.hpp"
 #include "journal/records.hpp"
@@ -58,17 +60,28 @@ constexpr size_t kBatchSyncMinFiles = 32;
 void stage_one(Durability& sync, PlannedChange& p, File& file, bool batched,
                const std::function<void(uint64_t)>& progress) {
   FileSystem& fs = sync.fs();
-  file.set_mode(p.mode);
-  if (p.target_stat) file.set_owner(p.target_stat->uid, p.target_stat->gid);  // best effort
+  // Read first: a target whose attributes cannot be read is refused before
+  // its shadow holds anything.
+  const auto meta = FileMetadata::of(fs, p.target, p.target_stat, p.mode);
   ShadowFile sink(file, progress);
   produce_content(fs, p, sink);
   p.post_hash = sink.finish();
   p.size = sink.size();
   check_result(p);  // result=: a wrong file must never reach the commit
+  // Owner, attributes and mode follow the content; the set-id bits and
+  // capabilities follow its fsync (file_metadata.hpp says why).
+  meta.apply_plain(file, p.target);
   // The shadow's data must be durable before the manifest that points at it
   // is: otherwise a crash after commit could rename an empty or partly
-  // written shadow over the original. (Batched: see stage_all.)
-  if (!batched) sync.sync_file(file, "shadow.file");
+  // written shadow over the original. (Batched: see stage_all — except for a
+  // privileged file, whose content must be durable before it is privileged.)
+  if (!batched || meta.privileged()) sync.sync_file(file, "shadow.file");
+  if (meta.privileged()) {
+    meta.apply_privileged(file, p.target);
+    // The set-id bits and capabilities must be durable before the manifest:
+    // a crash after commit would otherwise put the file in place without them.
+    if (!batched) sync.sync_file(file, "shadow.setid");
+  }
   p.shadow_ino = file.stat().id.ino;
 }
 
@@ -155,6 +168,18 @@ void stage_all(Durability& sync, const TransactionOptions& options,
           reported = bytes;
         });
         progress.file_done();
+      } catch (const Error& e) {
+        // The shadow is ours, not the user's: the error names the target.
+        std::lock_guard lock(failure_mutex);
+        if (!failure)
+          failure = e.path() == p.shadow
+                        ? std::make_exception_ptr(Error(
+                              e.code(), p.target,
+                              "writing its new content (in " + paths::basename(p.shadow) +
+                                  "): " + e.message(),
+                              e.sys_errno()))
+                        : std::current_exception();
+        failed = true;
       } catch (...) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();
@@ -164,7 +189,12 @@ void stage_all(Durability& sync, const TransactionOptions& options,
   };
   std::vector<std::thread> threads;
   const unsigned n = worker_count(options, jobs.size());
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
+  try {
+    for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
+  } catch (const std::system_error&) {
+    // No more threads (EAGAIN: a thread or memory limit): the ones started,
+    // and this one, do all the work; a process must not die of it.
+  }
   worker();
   for (auto& t : threads) t.join();
   if (failure) std::rethrow_exception(failure);
@@ -176,7 +206,9 @@ void stage_all(Durability& sync, const TransactionOptions& options,
 void decode_into_hashes(FileSystem& fs, std::vector<PlannedChange>& plan) {
   for (auto& p : plan) {
     if (p.unchanged || p.change->kind == Change::Kind::remove) continue;
-    HashingSink sink;
+    // A delta's declared size (checked against free space) bounds the work.
+    const bool declared = p.change->kind == Change::Kind::delta && p.expected_size > 0;
+    HashingSink sink(declared ? p.expected_size : UINT64_MAX);
     produce_content(fs, p, sink);
     p.post_hash = sink.digest();
     p.size = sink.size();
