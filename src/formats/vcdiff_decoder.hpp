@@ -7,6 +7,10 @@
 // cache and the secondary decompressors' state — never the whole source,
 // target or patch.
 //
+// Both VCDIFF versions are decoded: RFC 3284 as xdelta3 writes it (0) and
+// open-vcdiff's extended format ('S': interleaved sections, varint Adler-32
+// seeded with 0); see vcdiff_format.hpp.
+//
 // Errors: bad_patch for anything malformed; checksum when a window's
 // adler32 does not match (wrong_source instead for the first window when
 // it copies from the source: the usual cause is a different old file);
@@ -46,8 +50,9 @@ class Decoder {
 
   void decode_window(const WindowHeader& w, uint64_t index);
   SectionReader load_section(Kind kind, uint64_t length, bool compressed, uint64_t offset,
-                             uint64_t target_length);
-  void execute(const WindowHeader& w, SectionReader& data, SectionReader& inst, SectionReader& addr);
+                             uint64_t target_length, bool interleaved = false);
+  void execute(const WindowHeader& w, SectionReader& data, SectionReader& inst,
+               SectionReader& addr);
   void copy_from_segment(const WindowHeader& w, uint64_t addr, uint8_t* dst, size_t n);
   [[noreturn]] void fail(Errc code, uint64_t offset, const std::string& why) const;
 
@@ -64,8 +69,8 @@ class Decoder {
   std::vector<uint8_t> raw_[3];      // sections as stored
   std::vector<uint8_t> decoded_[3];  // sections after secondary decompression
   std::vector<uint8_t> target_;
-  std::vector<uint8_t> segment_;     // a VCD_TARGET segment
-  uint64_t output_ = 0;              // target bytes written so far
+  std::vector<uint8_t> segment_;  // a VCD_TARGET segment
+  uint64_t output_ = 0;           // target bytes written so far
 };
 
 // Decodes a VCD_CODETABLE header's table (a VCDIFF delta of the default
