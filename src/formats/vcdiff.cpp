@@ -5,6 +5,7 @@
 
 #include "bpatch/error.hpp"
 #include "formats/decoders.hpp"
+#include "formats/vcdiff_app_header.hpp"
 #include "formats/vcdiff_decoder.hpp"
 #include "formats/vcdiff_format.hpp"
 #include "formats/vcdiff_header.hpp"
@@ -46,6 +47,14 @@ WindowSummary walk_windows(ByteReader& in, const vcdiff::FileHeader& header) {
   return s;
 }
 
+// xdelta3 patches of decompressed .gz/.bz2/.xz files are refused before
+// any output (see vcdiff_app_header.hpp).
+void refuse_external_compression(const vcdiff::FileHeader& header, const Source& patch) {
+  if (!header.app_header) return;
+  if (auto why = vcdiff::external_compression_problem(*header.app_header))
+    throw Error(Errc::unsupported, patch.name(), *why);
+}
+
 }  // namespace
 
 PatchInfo inspect_vcdiff(const Source& patch) {
@@ -82,6 +91,15 @@ PatchInfo inspect_vcdiff(const Source& patch) {
   info.details.emplace_back("source bytes used", std::to_string(s.source_span));
   if (s.target_segments > 0)
     info.details.emplace_back("VCD_TARGET windows", std::to_string(s.target_segments));
+  if (header.app_header && vcdiff::external_compression_problem(*header.app_header)) {
+    const auto h = vcdiff::parse_xdelta3_app_header(*header.app_header);
+    const char* out = vcdiff::external_compressor_name(h->comp);
+    const char* src = vcdiff::external_compressor_name(h->source_comp);
+    info.details.emplace_back("external compression",
+                              std::string("output ") + (out ? out : "none") + ", source " +
+                                  (src ? src : "none") +
+                                  " (not applied by bpatch: re-create with xdelta3 -D -R)");
+  }
   return info;
 }
 
@@ -90,6 +108,7 @@ PatchInfo inspect_vcdiff(const Source& patch) {
 SourceCheck check_source_vcdiff(const Source& patch, const Source& old) {
   ByteReader in(patch);
   const vcdiff::FileHeader header = vcdiff::read_file_header(in);
+  refuse_external_compression(header, patch);
   const WindowSummary s = walk_windows(in, header);
   if (s.source_span > old.size())
     throw Error(Errc::wrong_source, old.name(),
@@ -100,6 +119,10 @@ SourceCheck check_source_vcdiff(const Source& patch, const Source& old) {
 }
 
 void apply_vcdiff(const Source& patch, const Source& old, Sink& out) {
+  {
+    ByteReader in(patch);
+    refuse_external_compression(vcdiff::read_file_header(in), patch);
+  }
   vcdiff::Decoder decoder(patch, old, out);
   decoder.run();
 }
