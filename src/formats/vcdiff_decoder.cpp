@@ -84,6 +84,14 @@ SectionReader Decoder::load_section(Kind kind, uint64_t length, bool compressed,
     framing.fail("declares " + std::to_string(size) + " decompressed bytes, more than the " +
                  std::to_string(limit) + " a " + std::to_string(target_length) +
                  "-byte window can use");
+  if (size > decoded_budget_)
+    throw Error(Errc::too_large, patch_.name(),
+                std::string(kKindName[kind]) + " section at offset " + std::to_string(offset) +
+                    " declares " + std::to_string(size) +
+                    " decompressed bytes: the window's compressed sections would decode to more "
+                    "than " +
+                    std::to_string(kMaxDecodedSections) + " bytes");
+  decoded_budget_ -= size;
   if (!secondary_[kind]) secondary_[kind] = make_secondary(*header_.secondary_id);
   std::vector<uint8_t>& dec = decoded_[kind];
   dec.resize(static_cast<size_t>(size));
@@ -115,12 +123,13 @@ void Decoder::decode_window(const WindowHeader& w, uint64_t index) {
 
   const uint64_t inst_at = w.sections_offset + w.data_length;
   const uint64_t addr_at = inst_at + w.inst_length;
-  target_.resize(static_cast<size_t>(w.target_length));
+  decoded_budget_ = kMaxDecodedSections;
   if (w.interleaved) {
     // open-vcdiff's interleaved window: one section feeds all three readers,
     // in the order execute() consumes them (see vcdiff_format.hpp).
     SectionReader all = load_section(kInst, w.inst_length, w.delta_indicator & kDeltaInst, inst_at,
                                      w.target_length, true);
+    target_.resize(static_cast<size_t>(w.target_length));  // after the sections: a lower peak
     execute(w, all, all, all);
   } else {
     SectionReader data = load_section(kData, w.data_length, w.delta_indicator & kDeltaData,
@@ -129,6 +138,7 @@ void Decoder::decode_window(const WindowHeader& w, uint64_t index) {
                                       w.target_length);
     SectionReader addr = load_section(kAddr, w.addr_length, w.delta_indicator & kDeltaAddr, addr_at,
                                       w.target_length);
+    target_.resize(static_cast<size_t>(w.target_length));  // after the sections: a lower peak
     execute(w, data, inst, addr);
   }
 

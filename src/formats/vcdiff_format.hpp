@@ -73,6 +73,10 @@ inline constexpr uint8_t kSecondaryFgk = 16;
 // Limits that keep memory bounded whatever the patch declares.
 inline constexpr uint64_t kMaxWindow = uint64_t{64} << 20;   // target window / VCD_TARGET segment
 inline constexpr uint64_t kMaxSection = uint64_t{64} << 20;  // one (decompressed) section
+// All secondary-decompressed sections of one window together. Only xdelta3
+// writes secondary compression, and its windows are at most 16 MiB (its -W
+// limit), whose three sections decode to well under 32 MiB.
+inline constexpr uint64_t kMaxDecodedSections = uint64_t{32} << 20;
 inline constexpr uint64_t kMaxAppHeader = uint64_t{1} << 20;
 inline constexpr uint64_t kMaxCodeTableDelta = uint64_t{1} << 16;
 
