@@ -170,8 +170,8 @@ TEST_CASE("open-vcdiff: patches from an independent encoder decode byte for byte
                                  "--interleaved --checksum --target-matches",
                                  "--target-matches --checksum --window 4096",
                                  "--interleaved --target-matches --window 1000"};
-  for (int pair = 0; pair < 3; ++pair) {
-    const Bytes old_data = pair == 0 ? Bytes{} : text_bytes(rng, 6000 + 4000 * pair);
+  for (int pair = 0; pair < 2; ++pair) {
+    const Bytes old_data = pair == 0 ? Bytes{} : text_bytes(rng, 8000);
     Bytes new_data = pair == 0 ? text_bytes(rng, 3000) : edit_bytes(rng, old_data, 12);
     new_data.insert(new_data.end(), 300, 'r');  // a RUN
     write_file(dir.file("old"), old_data);
