@@ -115,6 +115,17 @@ def main():
                 rows.append(cases.delta_case(ctx, d, "vcdiff", "xdelta3 -d",
                                              ["xdelta3", "-d", "-f", "-s", "{old}", "{patch}", "{out}"],
                                              1.0, "<= 1.0x"))
+            # HDiffPatch's hpatchz (not in Debian: built from its public sources by
+            # whoever runs the benchmark) applies both formats; used when on PATH.
+            if shutil.which("hpatchz"):
+                for fmt in ("bsdiff", "vcdiff"):
+                    if fmt in only:
+                        rows.append(cases.delta_case(ctx, d, fmt, "hpatchz",
+                                                     ["hpatchz", "-f", "{old}", "{patch}", "{out}"],
+                                                     0.9, "<= 0.9x"))
+            else:
+                notes.append("hpatchz is not on PATH: its bsdiff/vcdiff rows are skipped")
+                print("hpatchz is not on PATH: skipping the hpatchz peer", file=sys.stderr)
             shutil.rmtree(d)
         if "sparse" in only:
             print("== 256 MiB sparse writes", file=sys.stderr)

@@ -461,9 +461,39 @@ TEST_CASE("hand-made patches: lengths, seeks and the old file's bounds", "[bsdif
       }
       expect_error(patch, old_data, Errc::bad_patch, "inside control triple #1");
     }
+    SECTION("one trailing all-zero triple adds nothing (hdiffz -BSD writes one)") {
+      RawPatch p = base;
+      p.triples = {{4, 2, -2}, {0, 0, 0}};
+      for (Mode mode : kModes) CHECK(patched(enc(p), old_data, mode) == "1234ab");
+      // hdiffz's patch for an empty new file: new size 0, one zero triple.
+      RawPatch empty;
+      empty.triples = {{0, 0, 0}};
+      for (Mode mode : kModes) CHECK(patched(enc(empty), old_data, mode).empty());
+      if (!endsley) {
+        const std::string patch = enc(empty);
+        const auto info =
+            bpatch::inspect_patch(bpatch::MemorySource(std::as_bytes(std::span(patch)), "patch"));
+        CHECK(info.target_size == 0u);
+      }
+    }
     SECTION("leftover triples, diff bytes or extra bytes after the new file is complete") {
       RawPatch p = base;
+      p.triples = {{4, 2, 0}, {0, 0, 0}, {0, 0, 0}};
+      expect_error(enc(p), old_data, Errc::bad_patch, "24 unused decoded bytes");
+      p.triples = {{4, 2, 0}, {0, 0, 1}};
+      expect_error(enc(p), old_data, Errc::bad_patch, "24 unused decoded bytes");
+      p.triples = {{4, 2, 0}, {1, 0, 0}};
+      p.diff += '\0';
+      expect_error(enc(p), old_data, Errc::bad_patch, "unused decoded bytes");
+      RawPatch empty;
+      empty.triples = {{0, 0, 0}, {0, 0, 0}};
+      expect_error(enc(empty), old_data, Errc::bad_patch, "24 unused decoded bytes");
+      empty.triples = {{0, 0, 0}};
+      empty.extra = "x";
+      expect_error(enc(empty), old_data, Errc::bad_patch, "unused decoded bytes");
+      p = base;
       p.triples = {{4, 2, 0}, {0, 0, 0}};
+      p.diff += std::string(12, '\0');  // a partial triple after the zero one (BSDIFF43)
       expect_error(enc(p), old_data, Errc::bad_patch, "unused decoded bytes");
       p = base;
       p.diff += '\0';

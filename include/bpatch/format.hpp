@@ -28,9 +28,10 @@ enum class Format {
   ips,       // "PATCH" … "EOF" [+ 3-byte truncate size]
   bps,       // "BPS1": beat patch
   ups,       // "UPS1": universal patching system
+  zstd,      // 28 B5 2F FD: one zstd frame made with --patch-from (the old file as its prefix)
 };
 
-// "bsdiff", "endsley-bsdiff", "vcdiff", "ips", "bps", "ups".
+// "bsdiff", "endsley-bsdiff", "vcdiff", "ips", "bps", "ups", "zstd".
 const char* format_name(Format format);
 
 // Looks at the first bytes of `patch`; nullopt when no format matches.

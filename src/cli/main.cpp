@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("apply", "Apply a delta patch to a file, or a .bpatch transaction script");
   apply
       ->add_option("PATCH", apply_args.patch,
-                   "A bsdiff/VCDIFF/IPS/BPS/UPS patch, or a .bpatch script")
+                   "A bsdiff/VCDIFF/IPS/BPS/UPS/zstd patch, or a .bpatch script")
       ->required();
   apply->add_option("TARGET", apply_args.target, "The file to patch (for a delta patch)");
   apply->add_option("-o,--output", apply_args.output,

@@ -13,7 +13,9 @@
 // integrity check, so all three are decoded to their end markers, no byte
 // may follow a stream inside its block, and no decoded byte may be left
 // unused once the new file is complete (Debian's bspatch checks none of
-// this and turns a patch with one flipped bit into a wrong file).
+// this and turns a patch with one flipped bit into a wrong file). The one
+// exception: a single all-zero triple may end the control stream, as
+// HDiffPatch's `hdiffz -BSD` writes for an empty new file.
 //
 // The control stream is decoded inline; the diff and extra streams, when
 // large, on two worker threads (see bsdiff_stream.hpp).
@@ -99,7 +101,7 @@ void apply_bsdiff40_with(const Source& patch, const Source& old, Sink& out,
   applier.flush();
   const std::string context =
       "after the " + std::to_string(h.new_size) + "-byte new file was complete";
-  ctrl->expect_end(patch.name(), context);
+  expect_control_end(*ctrl, patch.name(), context);
   diff->expect_end(patch.name(), context);
   extra->expect_end(patch.name(), context);
 }
@@ -133,7 +135,7 @@ PatchInfo inspect_bsdiff40(const Source& patch) {
     extra_bytes += static_cast<uint64_t>(t.copy);
     new_pos += static_cast<uint64_t>(t.add) + static_cast<uint64_t>(t.copy);
   }
-  ctrl->expect_end(patch.name(), "after the new file was complete");
+  expect_control_end(*ctrl, patch.name(), "after the new file was complete");
 
   PatchInfo info;
   info.format = Format::bsdiff40;

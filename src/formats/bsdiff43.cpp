@@ -9,7 +9,8 @@
 // offtin and triple are described in bsdiff_apply.hpp, with what a triple
 // does. The format has no checksum: the stream's bzip2 CRCs are its only
 // integrity check, so it is decoded to its end marker, no byte may follow
-// it, and no decoded byte may be left once the new file is complete.
+// it, and no decoded byte may be left once the new file is complete but
+// one all-zero triple (`hdiffz -BSD -SD` writes one for an empty new file).
 //
 // A large stream is decoded ahead on a worker thread, overlapping the
 // combining with the old file and the output (see bsdiff_stream.hpp).
@@ -62,7 +63,7 @@ void apply_bsdiff43_with(const Source& patch, const Source& old, Sink& out,
     applier.apply(triple, index++, *stream, *stream);
   }
   applier.flush();
-  stream->expect_end(patch.name(),
+  expect_control_end(*stream, patch.name(),
                      "after the " + std::to_string(new_size) + "-byte new file was complete");
 }
 

@@ -69,6 +69,22 @@ bool read_triple(DecodedStream& ctrl, uint64_t index, const std::string& patch_n
   return true;
 }
 
+void expect_control_end(DecodedStream& ctrl, const std::string& patch_name,
+                        const std::string& context) {
+  std::array<std::byte, 24> raw{};
+  size_t got = 0;
+  while (got < raw.size()) {
+    const auto view = ctrl.next(raw.size() - got);
+    if (view.empty()) break;
+    std::memcpy(raw.data() + got, view.data(), view.size());
+    got += view.size();
+  }
+  const bool zero_triple =
+      got == raw.size() &&
+      std::all_of(raw.begin(), raw.end(), [](std::byte b) { return b == std::byte{0}; });
+  ctrl.expect_end(patch_name, context, zero_triple ? 0 : got);
+}
+
 void check_triple_lengths(const ControlTriple& t, uint64_t index, uint64_t new_pos,
                           uint64_t new_size, const std::string& patch_name) {
   auto fail = [&](const std::string& what) {

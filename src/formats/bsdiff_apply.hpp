@@ -52,6 +52,14 @@ struct ControlTriple {
 bool read_triple(DecodedStream& ctrl, uint64_t index, const std::string& patch_name,
                  ControlTriple& triple);
 
+// Once the new file is complete: accepts one trailing all-zero triple (HDiffPatch's
+// `hdiffz -BSD` writes one for an empty new file; it adds nothing, and Debian's and
+// mendsley's bspatch apply it), then demands the end of `ctrl` like expect_end.
+// Only one is skipped, so a stream of zeros still counts as leftover data and a
+// bzip2 bomb behind a tiny new size is still stopped early.
+void expect_control_end(DecodedStream& ctrl, const std::string& patch_name,
+                        const std::string& context);
+
 // Checks add/copy of triple #index against the new file's size, given the
 // new offset it starts at. Throws Error(bad_patch).
 void check_triple_lengths(const ControlTriple& triple, uint64_t index, uint64_t new_pos,

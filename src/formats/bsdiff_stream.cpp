@@ -175,8 +175,9 @@ bool DecodedStream::read_exact(std::span<std::byte> out) {
   return true;
 }
 
-void DecodedStream::expect_end(const std::string& patch_name, const std::string& context) {
-  uint64_t extra = 0;
+void DecodedStream::expect_end(const std::string& patch_name, const std::string& context,
+                               uint64_t consumed) {
+  uint64_t extra = consumed;
   for (auto view = next(kChunkSize); !view.empty(); view = next(kChunkSize)) {
     extra += view.size();
     if (extra >= (uint64_t{1} << 20)) break;  // enough to know it is wrong

@@ -47,7 +47,8 @@ class DecodedStream {
 
   // Decodes the rest of the stream; throws Error(bad_patch, patch_name) when
   // any decoded byte is left over (`context` says why none may be).
-  void expect_end(const std::string& patch_name, const std::string& context);
+  // `consumed` counts leftover bytes the caller already took from the stream.
+  void expect_end(const std::string& patch_name, const std::string& context, uint64_t consumed = 0);
 };
 
 // Opens the bzip2 stream stored in patch [begin, end). With `background`,

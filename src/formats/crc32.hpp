@@ -2,7 +2,7 @@
 // 0xFFFFFFFF) — the checksum BPS and UPS patches carry for the source, the
 // target and the patch itself. Same value as zlib's crc32().
 //
-// Crc32 is a streaming state (slicing-by-8, table built at compile time).
+// Crc32 is a streaming state (zlib's crc32() underneath).
 // crc32_of() checksums a range of a Source, reading it in bounded chunks.
 // Thread-safety: a Crc32 object belongs to one thread; the functions are pure.
 #pragma once

@@ -22,13 +22,14 @@ using namespace std::string_view_literals;
 #define BPATCH_FORMAT(fmt, label, magic) \
   FormatEntry { Format::fmt, label, magic, formats::inspect_##fmt, formats::check_source_##fmt, formats::apply_##fmt }
 
-const std::array<FormatEntry, 6> kFormats = {
+const std::array<FormatEntry, 7> kFormats = {
     BPATCH_FORMAT(bsdiff40, "bsdiff", "BSDIFF40"sv),
     BPATCH_FORMAT(bsdiff43, "endsley-bsdiff", "ENDSLEY/BSDIFF43"sv),
     BPATCH_FORMAT(vcdiff, "vcdiff", "\xD6\xC3\xC4"sv),
     BPATCH_FORMAT(ips, "ips", "PATCH"sv),
     BPATCH_FORMAT(bps, "bps", "BPS1"sv),
     BPATCH_FORMAT(ups, "ups", "UPS1"sv),
+    BPATCH_FORMAT(zstd, "zstd", "\x28\xB5\x2F\xFD"sv),
 };
 
 #undef BPATCH_FORMAT
@@ -44,7 +45,7 @@ const FormatEntry& detect_or_throw(const Source& patch) {
   if (!format)
     throw Error(Errc::unsupported, patch.name(),
                 "not a patch format bpatch knows (expected bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, "
-                "BPS or UPS magic bytes)");
+                "BPS, UPS or zstd magic bytes)");
   return entry_for(*format);
 }
 

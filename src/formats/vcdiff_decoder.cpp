@@ -64,7 +64,7 @@ void Decoder::run() {
 }
 
 SectionReader Decoder::load_section(Kind kind, uint64_t length, bool compressed, uint64_t offset,
-                                    uint64_t target_length) {
+                                    uint64_t target_length, bool interleaved) {
   std::vector<uint8_t>& raw = raw_[kind];
   raw.resize(static_cast<size_t>(length));
   in_.read(std::as_writable_bytes(std::span(raw)));
@@ -74,13 +74,24 @@ SectionReader Decoder::load_section(Kind kind, uint64_t length, bool compressed,
   const uint64_t size = framing.integer();
   // A section never needs more than this for a window of target_length
   // bytes: each data byte yields at least one target byte, an instruction
-  // at most 2 bytes per target byte, an address at most 10.
+  // at most 2 bytes per target byte, an address at most 10; an interleaved
+  // section holds all three.
   const uint64_t per_byte[3] = {1, 2, 10};
-  const uint64_t limit = std::min(kMaxSection, per_byte[kind] * target_length + (kind == kData ? 0 : 64));
+  const uint64_t factor = interleaved ? 13 : per_byte[kind];
+  const uint64_t limit = std::min(kMaxSection, factor * target_length + (kind == kData ? 0 : 64));
   if (size == 0) framing.fail("is compressed but declares 0 bytes");
   if (size > limit)
     framing.fail("declares " + std::to_string(size) + " decompressed bytes, more than the " +
-                 std::to_string(limit) + " a " + std::to_string(target_length) + "-byte window can use");
+                 std::to_string(limit) + " a " + std::to_string(target_length) +
+                 "-byte window can use");
+  if (size > decoded_budget_)
+    throw Error(Errc::too_large, patch_.name(),
+                std::string(kKindName[kind]) + " section at offset " + std::to_string(offset) +
+                    " declares " + std::to_string(size) +
+                    " decompressed bytes: the window's compressed sections would decode to more "
+                    "than " +
+                    std::to_string(kMaxDecodedSections) + " bytes");
+  decoded_budget_ -= size;
   if (!secondary_[kind]) secondary_[kind] = make_secondary(*header_.secondary_id);
   std::vector<uint8_t>& dec = decoded_[kind];
   dec.resize(static_cast<size_t>(size));
@@ -88,23 +99,23 @@ SectionReader Decoder::load_section(Kind kind, uint64_t length, bool compressed,
     secondary_[kind]->decode(std::span(framing.pos(), framing.remaining()), dec);
   } catch (const Error& e) {
     throw Error(e.code(), patch_.name(),
-                std::string(kKindName[kind]) + " section at offset " + std::to_string(offset) + ": " +
-                    e.message());
+                std::string(kKindName[kind]) + " section at offset " + std::to_string(offset) +
+                    ": " + e.message());
   }
   return SectionReader(dec, &patch_.name(), offset, kKindName[kind]);
 }
 
 void Decoder::decode_window(const WindowHeader& w, uint64_t index) {
   const std::string label = "window " + std::to_string(index);
-  if (w.uses_source() && (w.segment_offset > old_.size() ||
-                          w.segment_length > old_.size() - w.segment_offset))
+  if (w.uses_source() &&
+      (w.segment_offset > old_.size() || w.segment_length > old_.size() - w.segment_offset))
     fail(Errc::wrong_source, w.offset,
          label + " copies bytes [" + std::to_string(w.segment_offset) + ", +" +
              std::to_string(w.segment_length) + ") of the old file, which has only " +
              std::to_string(old_.size()) + " bytes");
   if (w.target_length > limits_.max_output - output_)
-    fail(Errc::bad_patch, w.offset, label + " makes the output longer than " +
-                                        std::to_string(limits_.max_output) + " bytes");
+    fail(Errc::bad_patch, w.offset,
+         label + " makes the output longer than " + std::to_string(limits_.max_output) + " bytes");
   if (w.uses_target()) {
     segment_.resize(static_cast<size_t>(w.segment_length));
     out_.read_back(w.segment_offset, std::as_writable_bytes(std::span(segment_)));
@@ -112,22 +123,32 @@ void Decoder::decode_window(const WindowHeader& w, uint64_t index) {
 
   const uint64_t inst_at = w.sections_offset + w.data_length;
   const uint64_t addr_at = inst_at + w.inst_length;
-  SectionReader data = load_section(kData, w.data_length, w.delta_indicator & kDeltaData,
-                                    w.sections_offset, w.target_length);
-  SectionReader inst = load_section(kInst, w.inst_length, w.delta_indicator & kDeltaInst, inst_at,
-                                    w.target_length);
-  SectionReader addr = load_section(kAddr, w.addr_length, w.delta_indicator & kDeltaAddr, addr_at,
-                                    w.target_length);
-
-  target_.resize(static_cast<size_t>(w.target_length));
-  execute(w, data, inst, addr);
+  decoded_budget_ = kMaxDecodedSections;
+  if (w.interleaved) {
+    // open-vcdiff's interleaved window: one section feeds all three readers,
+    // in the order execute() consumes them (see vcdiff_format.hpp).
+    SectionReader all = load_section(kInst, w.inst_length, w.delta_indicator & kDeltaInst, inst_at,
+                                     w.target_length, true);
+    target_.resize(static_cast<size_t>(w.target_length));  // after the sections: a lower peak
+    execute(w, all, all, all);
+  } else {
+    SectionReader data = load_section(kData, w.data_length, w.delta_indicator & kDeltaData,
+                                      w.sections_offset, w.target_length);
+    SectionReader inst = load_section(kInst, w.inst_length, w.delta_indicator & kDeltaInst, inst_at,
+                                      w.target_length);
+    SectionReader addr = load_section(kAddr, w.addr_length, w.delta_indicator & kDeltaAddr, addr_at,
+                                      w.target_length);
+    target_.resize(static_cast<size_t>(w.target_length));  // after the sections: a lower peak
+    execute(w, data, inst, addr);
+  }
 
   if (w.adler32) {
-    const uint32_t actual = adler32(1, target_.data(), target_.size());
+    const uint32_t actual = adler32(w.adler32_seed, target_.data(), target_.size());
     if (actual != *w.adler32) {
       const bool blame_source = index == 0 && w.uses_source();
       char buf[96];
-      std::snprintf(buf, sizeof buf, " decodes to adler32 %08x, the patch says %08x", actual, *w.adler32);
+      std::snprintf(buf, sizeof buf, " decodes to adler32 %08x, the patch says %08x", actual,
+                    *w.adler32);
       fail(blame_source ? Errc::wrong_source : Errc::checksum, w.offset,
            label + buf +
                (blame_source ? std::string(" (the old file is not the one the patch was made from)")

@@ -1,11 +1,21 @@
 // The VCDIFF window decoder: reads a whole patch and streams the target,
 // one window at a time, into a Sink.
 //
-// Memory: one target window (<= kMaxWindow), its three sections (each
-// <= kMaxSection, plus their decompressed forms), a VCD_TARGET segment when
-// one is used (<= kMaxWindow, read back from the sink), the source block
-// cache and the secondary decompressors' state — never the whole source,
-// target or patch.
+// Memory: one target window (<= kMaxWindow, 64 MiB), its three sections as
+// stored (each <= kMaxSection and never more than the patch holds), their
+// secondary-decompressed forms (<= kMaxDecodedSections, 32 MiB, for the
+// three together), a VCD_TARGET segment when one is used (<= kMaxWindow,
+// read back from the sink), the source block cache and the secondary
+// decompressors' state: for LZMA one dictionary per section kind, each
+// <= 66 MiB (the memlimit; xdelta3 -9 uses 64 MiB) and resident only as far
+// as bytes of that kind have been decoded. Never the whole source, target
+// or patch. So a tiny patch cannot make the decoder hold more than about
+// 2 x 32 MiB (sections and the dictionaries they filled) before its first
+// window is refused or decoded, and 64 + 64 + 32 + 3 x 66 MiB at the most.
+//
+// Both VCDIFF versions are decoded: RFC 3284 as xdelta3 writes it (0) and
+// open-vcdiff's extended format ('S': interleaved sections, varint Adler-32
+// seeded with 0); see vcdiff_format.hpp.
 //
 // Errors: bad_patch for anything malformed; checksum when a window's
 // adler32 does not match (wrong_source instead for the first window when
@@ -46,8 +56,9 @@ class Decoder {
 
   void decode_window(const WindowHeader& w, uint64_t index);
   SectionReader load_section(Kind kind, uint64_t length, bool compressed, uint64_t offset,
-                             uint64_t target_length);
-  void execute(const WindowHeader& w, SectionReader& data, SectionReader& inst, SectionReader& addr);
+                             uint64_t target_length, bool interleaved = false);
+  void execute(const WindowHeader& w, SectionReader& data, SectionReader& inst,
+               SectionReader& addr);
   void copy_from_segment(const WindowHeader& w, uint64_t addr, uint8_t* dst, size_t n);
   [[noreturn]] void fail(Errc code, uint64_t offset, const std::string& why) const;
 
@@ -64,8 +75,9 @@ class Decoder {
   std::vector<uint8_t> raw_[3];      // sections as stored
   std::vector<uint8_t> decoded_[3];  // sections after secondary decompression
   std::vector<uint8_t> target_;
-  std::vector<uint8_t> segment_;     // a VCD_TARGET segment
-  uint64_t output_ = 0;              // target bytes written so far
+  std::vector<uint8_t> segment_;  // a VCD_TARGET segment
+  uint64_t output_ = 0;           // target bytes written so far
+  uint64_t decoded_budget_ = 0;  // decompressed section bytes the window may still use
 };
 
 // Decodes a VCD_CODETABLE header's table (a VCDIFF delta of the default

@@ -8,7 +8,8 @@
 namespace bpatch::vcdiff {
 namespace {
 
-[[noreturn]] void fail_at(const ByteReader& in, uint64_t offset, Errc code, const std::string& why) {
+[[noreturn]] void fail_at(const ByteReader& in, uint64_t offset, Errc code,
+                          const std::string& why) {
   throw Error(code, in.source().name(), "at offset " + std::to_string(offset) + ": " + why);
 }
 
@@ -36,9 +37,11 @@ FileHeader read_file_header(ByteReader& in) {
   if (in.remaining() < 5) fail_at(in, 0, Errc::bad_patch, "too short for a VCDIFF header");
   for (int i = 0; i < 3; ++i)
     if (in.u8() != kMagic[i]) fail_at(in, 0, Errc::bad_patch, "not a VCDIFF patch (bad magic)");
-  const uint8_t version = in.u8();
-  if (version != 0)
-    fail_at(in, 3, Errc::unsupported, "VCDIFF version " + std::to_string(version) + " (only 0 exists)");
+  h.version = in.u8();
+  if (h.version != kVersionRfc && h.version != kVersionOpenVcdiff)
+    fail_at(in, 3, Errc::unsupported,
+            "VCDIFF version byte " + std::to_string(h.version) +
+                " (known: 0 for RFC 3284, 83 'S' for open-vcdiff's extended format)");
   h.indicator = in.u8();
   if (h.indicator & ~(kHdrDecompress | kHdrCodeTable | kHdrAppHeader))
     fail_at(in, 4, Errc::bad_patch, "unknown header indicator bits " + std::to_string(h.indicator));
@@ -55,10 +58,12 @@ FileHeader read_file_header(ByteReader& in) {
   if (h.indicator & kHdrCodeTable) {
     const uint64_t at = in.offset();
     const uint64_t len = read_integer(in, "code table length");
-    if (len <= 2) fail_at(in, at, Errc::bad_patch, "code table data of " + std::to_string(len) + " bytes");
+    if (len <= 2)
+      fail_at(in, at, Errc::bad_patch, "code table data of " + std::to_string(len) + " bytes");
     if (len - 2 > kMaxCodeTableDelta)
       fail_at(in, at, Errc::too_large, "code table data of " + std::to_string(len) + " bytes");
-    if (len > in.remaining()) fail_at(in, at, Errc::bad_patch, "patch is truncated in the code table");
+    if (len > in.remaining())
+      fail_at(in, at, Errc::bad_patch, "patch is truncated in the code table");
     h.has_code_table = true;
     h.near_size = in.u8();
     h.same_size = in.u8();
@@ -70,7 +75,8 @@ FileHeader read_file_header(ByteReader& in) {
     const uint64_t len = read_integer(in, "application header length");
     if (len > kMaxAppHeader)
       fail_at(in, at, Errc::too_large, "application header of " + std::to_string(len) + " bytes");
-    if (len > in.remaining()) fail_at(in, at, Errc::bad_patch, "patch is truncated in the application header");
+    if (len > in.remaining())
+      fail_at(in, at, Errc::bad_patch, "patch is truncated in the application header");
     std::string app(len, '\0');
     in.read(std::as_writable_bytes(std::span(app.data(), app.size())));
     h.app_header = std::move(app);
@@ -87,7 +93,8 @@ WindowHeader read_window_header(ByteReader& in, const FileHeader& header, uint64
   w.indicator = in.u8();
   if (w.indicator & ~(kWinSource | kWinTarget | kWinAdler32))
     fail(Errc::bad_patch, "unknown window indicator bits " + std::to_string(w.indicator));
-  if (w.uses_source() && w.uses_target()) fail(Errc::bad_patch, "both VCD_SOURCE and VCD_TARGET are set");
+  if (w.uses_source() && w.uses_target())
+    fail(Errc::bad_patch, "both VCD_SOURCE and VCD_TARGET are set");
   if (w.uses_source() || w.uses_target()) {
     w.segment_length = read_integer(in, "segment length");
     w.segment_offset = read_integer(in, "segment offset");
@@ -120,10 +127,17 @@ WindowHeader read_window_header(ByteReader& in, const FileHeader& header, uint64
   w.data_length = read_integer(in, "data section length");
   w.inst_length = read_integer(in, "instruction section length");
   w.addr_length = read_integer(in, "address section length");
-  if (w.indicator & kWinAdler32) {
+  if ((w.indicator & kWinAdler32) && header.version == kVersionOpenVcdiff) {
+    const uint64_t sum = read_integer(in, "checksum");
+    if (sum > 0xFFFFFFFFu)
+      fail(Errc::bad_patch, "checksum " + std::to_string(sum) + " exceeds 32 bits");
+    w.adler32 = static_cast<uint32_t>(sum);
+    w.adler32_seed = 0;
+  } else if (w.indicator & kWinAdler32) {
     if (in.remaining() < 4) fail(Errc::bad_patch, "patch is truncated in the checksum");
     w.adler32 = in.u32be();
   }
+  w.interleaved = header.version == kVersionOpenVcdiff && w.data_length == 0 && w.addr_length == 0;
   w.sections_offset = in.offset();
   for (uint64_t len : {w.data_length, w.inst_length, w.addr_length})
     if (len > kMaxSection)
@@ -133,7 +147,8 @@ WindowHeader read_window_header(ByteReader& in, const FileHeader& header, uint64
   const uint64_t total = fields + w.data_length + w.inst_length + w.addr_length;  // < 2^28
   if (total != enc_length)
     fail(Errc::bad_patch, "delta encoding length " + std::to_string(enc_length) +
-                              " disagrees with its fields and sections (" + std::to_string(total) + ")");
+                              " disagrees with its fields and sections (" + std::to_string(total) +
+                              ")");
   return w;
 }
 

@@ -13,6 +13,7 @@
 namespace bpatch::vcdiff {
 
 struct FileHeader {
+  uint8_t version = 0;  // kVersionRfc or kVersionOpenVcdiff
   uint8_t indicator = 0;
   std::optional<uint8_t> secondary_id;  // VCD_DECOMPRESS
   bool has_code_table = false;          // VCD_CODETABLE
@@ -23,8 +24,8 @@ struct FileHeader {
 };
 
 // Reads the header at the reader's position (0). Throws bad_patch for a
-// bad magic or malformed field, unsupported for a version other than 0 or
-// an unknown secondary compressor, too_large for oversized fields.
+// bad magic or malformed field, unsupported for a version other than 0 and
+// 'S' or an unknown secondary compressor, too_large for oversized fields.
 FileHeader read_file_header(ByteReader& in);
 
 struct WindowHeader {
@@ -37,7 +38,9 @@ struct WindowHeader {
   uint64_t data_length = 0;
   uint64_t inst_length = 0;
   uint64_t addr_length = 0;
-  std::optional<uint32_t> adler32;  // VCD_ADLER32 (xdelta3)
+  std::optional<uint32_t> adler32;  // VCD_ADLER32 (xdelta3) / VCD_CHECKSUM (open-vcdiff)
+  uint32_t adler32_seed = 1;        // 1 (xdelta3) or 0 (open-vcdiff)
+  bool interleaved = false;         // version 'S' with empty data and address sections
   uint64_t sections_offset = 0;     // patch offset of the data section
 
   bool uses_source() const;

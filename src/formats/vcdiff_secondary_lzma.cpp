@@ -16,13 +16,13 @@
 namespace bpatch::vcdiff {
 namespace {
 
-// xdelta3's presets use dictionaries up to 64 MiB (-9); anything larger is
-// refused rather than allocated.
-constexpr uint64_t kMemLimit = uint64_t{192} << 20;
+// xdelta3 uses its compression level as the LZMA preset, so -9 means a
+// 64 MiB dictionary (liblzma's decoder then needs a little more); anything
+// larger is refused rather than allocated. One such decoder exists per
+// section kind: 3 x 66 MiB at most, resident only as far as it has decoded.
+constexpr uint64_t kMemLimit = uint64_t{66} << 20;
 
-[[noreturn]] void fail(const std::string& why) {
-  throw Error(Errc::bad_patch, "", "lzma: " + why);
-}
+[[noreturn]] void fail(const std::string& why) { throw Error(Errc::bad_patch, "", "lzma: " + why); }
 
 class LzmaDecoder final : public SecondaryDecoder {
  public:
@@ -46,7 +46,8 @@ class LzmaDecoder final : public SecondaryDecoder {
       const size_t before_out = strm_.avail_out;
       const lzma_ret r = lzma_code(&strm_, LZMA_RUN);
       check(r);
-      if (r == LZMA_STREAM_END) fail("stream ends before the section's declared size");
+      if (r == LZMA_STREAM_END && strm_.avail_out > 0)
+        fail("stream ends before the section's declared size");
       if (strm_.avail_in == before_in && strm_.avail_out == before_out)
         fail("section ends before its declared size (" + std::to_string(out.size()) + " bytes)");
     }
@@ -62,7 +63,8 @@ class LzmaDecoder final : public SecondaryDecoder {
       if (strm_.avail_out == 0) fail("section holds more data than its declared size");
       if (r == LZMA_STREAM_END || strm_.avail_in == before_in) break;
     }
-    if (strm_.avail_in != 0) fail("section has " + std::to_string(strm_.avail_in) + " unused bytes");
+    if (strm_.avail_in != 0)
+      fail("section has " + std::to_string(strm_.avail_in) + " unused bytes");
     failed_ = false;
   }
 
@@ -76,7 +78,9 @@ class LzmaDecoder final : public SecondaryDecoder {
       case LZMA_MEM_ERROR:
         throw Error(Errc::io, "", "lzma: out of memory");
       case LZMA_MEMLIMIT_ERROR:
-        throw Error(Errc::too_large, "", "lzma: the stream needs a dictionary larger than 192 MiB");
+        throw Error(Errc::too_large, "",
+                    "lzma: the stream needs more than 66 MiB (a dictionary larger than xdelta3 "
+                    "-9's 64 MiB)");
       case LZMA_FORMAT_ERROR:
         fail("not an .xz stream");
       case LZMA_OPTIONS_ERROR:
