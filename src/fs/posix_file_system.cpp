@@ -100,8 +100,8 @@ class PosixFile final : public File {
     // bytes. A shadow file's size (it grew from nothing) and its inode are
     // what the commit rename publishes; were only the data durable, a power
     // cut after the rename could leave a target of the wrong length. SQLite
-    // reasons alike (os_unix.c, full_fsync) and uses fdatasync only where it
-    // knows the size did not change, which is never the case here.
+    // (os_unix.c) likewise sticks with the slightly slower fsync unless told
+    // the system's fdatasync is trustworthy.
     // Never retried: after a failed fsync the kernel may have dropped the
     // dirty pages and marked them clean, so a second fsync can "succeed"
     // without the data ever reaching the disk.
