@@ -12,7 +12,7 @@
 // `bpatch recover` is itself killed at its N-th call on some of the crashed
 // states, and a second recover must then reach that same outcome.
 //
-// Skipped when strace is missing or cannot trace here. BPATCH_CRASH_DEEP=1
+// Fails when strace is missing or cannot trace here (testing/oracles.hpp). BPATCH_CRASH_DEEP=1
 // kills recovery at every call of every kind instead of a sample.
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -22,6 +22,7 @@
 #include <map>
 #include <sstream>
 
+#include "testing/oracles.hpp"
 #include "testing/test_files.hpp"
 
 using namespace bpatch::testing;
@@ -34,12 +35,14 @@ bool deep() {
   return v && *v && std::string(v) != "0";
 }
 
+// strace installed and allowed to trace, or a failed test (testing/oracles.hpp).
 bool strace_works() {
-  if (std::system("command -v strace >/dev/null 2>&1") != 0) return false;
-  return run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0;
+  if (!oracle_available("strace")) return false;
+  return oracle_usable("strace", run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
+                       "cannot trace here");
 }
 
-bool have_bsdiff() { return std::system("command -v bsdiff >/dev/null 2>&1") == 0; }
+bool have_bsdiff() { return oracle_available("bsdiff"); }
 
 // The system calls that change files, directories or locks.
 const std::vector<std::string> kMutating = {
@@ -166,10 +169,7 @@ std::string expected_after_recovery(const std::string& root, const Tree& old_tre
 
 TEST_CASE("bpatch killed or failed at every mutating system call recovers all-old or all-new",
           "[strace][crash]") {
-  if (!strace_works()) {
-    WARN("strace is not available or cannot trace here: skipped");
-    return;
-  }
+  if (!strace_works()) return;
   const auto start = std::chrono::steady_clock::now();
   Tree old_tree, new_tree;
   std::map<std::string, int> counts, recover_counts;
