@@ -290,7 +290,9 @@ TEST_CASE("a second fault while handling the first never breaks all-old or all-n
           auto mem = c.base->clone();
           FaultFileSystem fs(*mem);
           fs.fail_nth(first, nth1, EIO);
-          run_commit(fs, *mem, c);
+          // Absorbed (commit() went on): what follows is the whole rest of
+          // the transaction, which the single faults already cover.
+          if (run_commit(fs, *mem, c).result == Result::ok) continue;
           at = fs.calls_at_first_fault();
           end = fs.all_calls();
         }
