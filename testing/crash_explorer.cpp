@@ -1,8 +1,6 @@
 // CrashExplorer: see crash_explorer.hpp for what is explored and checked.
 #include "testing/crash_explorer.hpp"
 
-#include "txn/commit.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -11,6 +9,7 @@
 
 #include "bpatch/error.hpp"
 #include "testing/test_scale.hpp"
+#include "txn/commit.hpp"
 
 namespace bpatch::testing {
 namespace {
@@ -46,9 +45,10 @@ ExplorerOptions ExplorerOptions::standard(bool deep) {
               {"ext4-ordered", CrashModel::journaled(), 64 * scale / div},
               {"torn-sectors", CrashModel::torn(), 64 * scale / div},
               {"whole-renames", whole_renames, 32 * scale / div}};
-  o.nested_models = {{"durable-only", CrashModel::durable_only(), 1},
-                     {"any-subset", subsets, std::max<size_t>(1, 12 * nested_scale / div)},
-                     {"torn-sectors", CrashModel::torn(), std::max<size_t>(1, 4 * nested_scale / div)}};
+  o.nested_models = {
+      {"durable-only", CrashModel::durable_only(), 1},
+      {"any-subset", subsets, std::max<size_t>(1, 12 * nested_scale / div)},
+      {"torn-sectors", CrashModel::torn(), std::max<size_t>(1, 4 * nested_scale / div)}};
   o.nested_depth = deep ? 3 : div > 1 ? 1 : 2;
   o.deep = deep;
   o.next_tx_models = {{"durable-only", CrashModel::durable_only(), 1},

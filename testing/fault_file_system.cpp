@@ -66,12 +66,14 @@ class FaultFile final : public File {
   }
 
   bool clone_range(File& src, uint64_t src_offset, uint64_t dst_offset, uint64_t length) override {
-    if (owner_.next(FsOp::clone_range, path())) return false;  // FICLONERANGE errors mean "copy instead"
+    if (owner_.next(FsOp::clone_range, path()))
+      return false;  // FICLONERANGE errors mean "copy instead"
     return inner_->clone_range(unwrap(src), src_offset, dst_offset, length);
   }
 
   bool copy_range(File& src, uint64_t src_offset, uint64_t dst_offset, uint64_t length) override {
-    if (auto f = owner_.next(FsOp::copy_range, path())) throw_sys_error(path(), "copy_file_range", f->err);
+    if (auto f = owner_.next(FsOp::copy_range, path()))
+      throw_sys_error(path(), "copy_file_range", f->err);
     return inner_->copy_range(unwrap(src), src_offset, dst_offset, length);
   }
 

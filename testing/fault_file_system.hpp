@@ -9,10 +9,10 @@
 // — or, with `sticky`, the n-th and every later one (a full disk stays full)
 // — with an errno. A rule with a path predicate counts only the calls whose
 // path (either path, for rename) matches it: "the 2nd write under the
-// journal", "every rename of a shadow from the 1st on". Failing calls are thrown through throw_sys_error with the verb PosixFileSystem uses,
-// so the Errc is what the real system would give (ENOENT → not_found, an
-// ELOOP open → invalid_path, the rest → io). A failing call does not reach
-// the wrapped file system, except:
+// journal", "every rename of a shadow from the 1st on". Failing calls are thrown through
+// throw_sys_error with the verb PosixFileSystem uses, so the Errc is what the real system would
+// give (ENOENT → not_found, an ELOOP open → invalid_path, the rest → io). A failing call does not
+// reach the wrapped file system, except:
 //   * write with `partial`: the first half of the data is written, then the
 //     error (a short write that ran out of space);
 //   * sync when the wrapped file system is a MemoryFileSystem: the inode's
@@ -94,14 +94,18 @@ class FaultFileSystem final : public FileSystemWrapper {
   explicit FaultFileSystem(FileSystem& base);
 
   void add_fault(FaultRule rule);
-  void fail_nth(FsOp op, uint64_t nth, int err) { add_fault({op, nth, err}); }
-  void fail_from(FsOp op, uint64_t nth, int err) { add_fault({op, nth, err, true}); }
+  void fail_nth(FsOp op, uint64_t nth, int err) { add_fault({.op = op, .nth = nth, .err = err}); }
+  void fail_from(FsOp op, uint64_t nth, int err) {
+    add_fault({.op = op, .nth = nth, .err = err, .sticky = true});
+  }
   // From the nth call of kind op on a path `where` matches, every such call fails.
   void fail_from(FsOp op, uint64_t nth, int err, PathPredicate where) {
-    add_fault({op, nth, err, true, false, false, std::move(where)});
+    add_fault({.op = op, .nth = nth, .err = err, .sticky = true, .path = std::move(where)});
   }
   // Every sync (or sync_dir) from the nth on succeeds without syncing.
-  void skip_from(FsOp op, uint64_t nth) { add_fault({op, nth, 0, true, false, true}); }
+  void skip_from(FsOp op, uint64_t nth) {
+    add_fault({.op = op, .nth = nth, .err = 0, .sticky = true, .silent = true});
+  }
   void clear_faults();
 
   uint64_t calls(FsOp op) const;

@@ -268,8 +268,8 @@ TEST_CASE("SIGKILL at random moments, then recover: all-old or all-new", "[cli][
   // Both outcomes should occur, or the kill window was mis-measured; a
   // loaded machine may shift them, so only report. But a run in which no
   // process was ever killed proved nothing.
-  WARN("SIGKILL rounds: " << olds << " ended all-old, " << news << " all-new, " << killed
-                          << " of " << kRounds << " killed before they finished");
+  WARN("SIGKILL rounds: " << olds << " ended all-old, " << news << " all-new, " << killed << " of "
+                          << kRounds << " killed before they finished");
   CHECK(killed > 0);
 }
 
@@ -302,7 +302,8 @@ int fsync_after_commit(const std::vector<std::string>& argv, const std::string& 
 // must say "run recover", and recover must finish the transaction.
 TEST_CASE("exit status 3 when the commit cannot be made durable; recover finishes it",
           "[cli][strace]") {
-  if (!oracle_usable("strace", run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
+  if (!oracle_usable("strace",
+                     run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
                      "cannot trace here"))
     return;
   TempDir dir;
@@ -320,8 +321,14 @@ TEST_CASE("exit status 3 when the commit cannot be made durable; recover finishe
 
   reset();
   // LeakSanitizer cannot run under ptrace; this test is about exit statuses.
-  std::vector<std::string> cmd = {"env", "ASAN_OPTIONS=detect_leaks=0", "strace", "-f", "-qq",
-                                  "-o", "/dev/null", "-e",
+  std::vector<std::string> cmd = {"env",
+                                  "ASAN_OPTIONS=detect_leaks=0",
+                                  "strace",
+                                  "-f",
+                                  "-qq",
+                                  "-o",
+                                  "/dev/null",
+                                  "-e",
                                   "inject=fsync:error=EIO:when=" + std::to_string(nth)};
   cmd.insert(cmd.end(), apply.begin(), apply.end());
   const auto r = run(cmd);

@@ -94,7 +94,7 @@ TEST_CASE("FaultFileSystem sticky faults keep failing; partial writes write half
   fs.clear_faults();
   fs.sync_dir("/d");
 
-  fs.add_fault({FsOp::write, 1, ENOSPC, false, true});
+  fs.add_fault({.op = FsOp::write, .nth = 1, .err = ENOSPC, .partial = true});
   auto f = fs.open("/d/g", OpenMode::create_exclusive);
   CHECK(catch_error([&] { f->write_at(0, bytes("123456")); }).sys_errno() == ENOSPC);
   CHECK(mem->read_file("/d/g") == "123");
@@ -249,7 +249,7 @@ TEST_CASE("FaultFileSystem path-scoped rules count and fail only their paths' ca
   mem->sync_all();
   FaultFileSystem fs(*mem);
   // The 2nd write under /d/j/ fails; writes elsewhere neither count nor fail.
-  fs.add_fault({FsOp::write, 2, EIO, false, false, false, path_contains("/d/j/")});
+  fs.add_fault({.op = FsOp::write, .nth = 2, .err = EIO, .path = path_contains("/d/j/")});
   auto other = fs.open("/d/f", OpenMode::read_write);
   auto journal = fs.open("/d/j/r", OpenMode::create_exclusive);
   other->write_at(0, bytes("x"));

@@ -48,9 +48,7 @@ namespace {
 const int kOtherErrnos[] = {ENOSPC, EACCES, EROFS, EXDEV};
 const int kErrnos[] = {EIO, ENOSPC, EACCES, EROFS, EXDEV};
 
-std::vector<int> errnos_for(uint64_t call_index) {
-  return {EIO, kOtherErrnos[call_index % 4]};
-}
+std::vector<int> errnos_for(uint64_t call_index) { return {EIO, kOtherErrnos[call_index % 4]}; }
 
 struct Counts {
   uint64_t runs = 0, before = 0, after = 0, absorbed = 0, power_cuts = 0;
@@ -330,8 +328,9 @@ TEST_CASE("a fault that stays (every call of a kind from the N-th on) never brea
     const char* name;
     PathPredicate where;  // empty: every path
   };
-  const std::vector<Scope> scopes = {
-      {"any path", {}}, {"the journal", path_contains("/.bpatch/")}, {"shadows", path_contains(".bpatch-")}};
+  const std::vector<Scope> scopes = {{"any path", {}},
+                                     {"the journal", path_contains("/.bpatch/")},
+                                     {"shadows", path_contains(".bpatch-")}};
   for_each_tx(set, [&](const TxCase& c) {
     const Scenario& s = *c.s;
     for (size_t op = 0; op < kFsOpCount; ++op) {

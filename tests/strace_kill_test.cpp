@@ -41,7 +41,8 @@ bool deep() {
 // strace installed and allowed to trace, or a failed test (testing/oracles.hpp).
 bool strace_works() {
   if (!oracle_available("strace")) return false;
-  return oracle_usable("strace", run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
+  return oracle_usable("strace",
+                       run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
                        "cannot trace here");
 }
 
@@ -286,7 +287,8 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
   }
   std::cout << "strace: calls in an uninterrupted apply:";
   for (const auto& [call, count] : counts)
-    std::cout << " " << call << "=" << count.total << " (" << count.before << " before bpatch's own)";
+    std::cout << " " << call << "=" << count.total << " (" << count.before
+              << " before bpatch's own)";
   std::cout << "\nstrace: " << kills << " SIGKILLs (" << killed_old << " recovered all-old, "
             << killed_new << " all-new), " << recover_kills << " SIGKILLs of recover, "
             << error_runs << " EIO/ENOSPC runs (exit status:";
