@@ -80,13 +80,13 @@ PathPredicate path_contains(std::string part);  // e.g. "/.bpatch/", ".bpatch-"
 
 struct FaultRule {
   FsOp op = FsOp::write;
-  uint64_t nth = 1;      // 1-based call number of that kind (of those on a matching path)
-  int err = 5;           // EIO
-  bool sticky = false;   // also every later call of that kind
-  bool partial = false;  // write: write the first half before failing
-  bool silent = false;   // sync/sync_dir only: report success, do nothing (a lying
-                         // disk; proves a crash test notices a missing fsync)
-  PathPredicate path;    // only calls on a matching path count and fail; empty: all
+  uint64_t nth = 1;         // 1-based call number of that kind (of those on a matching path)
+  int err = 5;              // EIO
+  bool sticky = false;      // also every later call of that kind
+  bool partial = false;     // write: write the first half before failing
+  bool silent = false;      // sync/sync_dir only: report success, do nothing (a lying
+                            // disk; proves a crash test notices a missing fsync)
+  PathPredicate path = {};  // only calls on a matching path count and fail; empty: all
 };
 
 class FaultFileSystem final : public FileSystemWrapper {
