@@ -161,5 +161,5 @@ TEST_CASE("every crash state of every transaction recovers all-old or all-new",
   for (const auto& v : explorer.violations()) UNSCOPED_INFO(v.to_string());
   CHECK(explorer.violation_count() == 0);
   // Under the sanitizers an eighth of the images (testing/test_scale.hpp).
-  if (!only) CHECK(st.distinct_states >= scaled<uint64_t>(100000, 10000));
+  if (!only) CHECK(st.distinct_states >= scaled<uint64_t>(100000, 8000));
 }
