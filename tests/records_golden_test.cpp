@@ -14,6 +14,7 @@
 
 #include "bpatch/error.hpp"
 #include "journal/records.hpp"
+#include "testing/oracles.hpp"
 #include "testing/test_files.hpp"
 
 using namespace bpatch;
@@ -21,6 +22,7 @@ using namespace bpatch::journal;
 
 namespace {
 
+// New fields of a record get a fixed value here (e.g. `r.root = "/srv/app";`).
 IntentRecord golden_intent() {
   IntentRecord r;
   r.txid = "18ebde893d7cb103-000028af";
@@ -82,6 +84,15 @@ void check_golden(const std::string& name, const std::string& encoded) {
   const std::string golden = bpatch::testing::read_file(path);
   INFO("encoded now:\n" << encoded << "\nchecked in (" << path << "):\n" << golden);
   CHECK(encoded == golden);
+  // The checksum line is XXH3-128 of every byte before it, as xxhsum -H2 says.
+  if (!bpatch::testing::oracle_available("xxhsum")) return;
+  const size_t last = golden.rfind("checksum ");
+  REQUIRE(last != std::string::npos);
+  bpatch::testing::TempDir dir;
+  bpatch::testing::write_file(dir / "body", golden.substr(0, last));
+  const auto sum = bpatch::testing::run({"xxhsum", "-H2", dir / "body"});
+  REQUIRE(sum.exit_code == 0);
+  CHECK(golden.substr(last) == "checksum " + sum.out.substr(0, 32) + "\n");
 }
 
 }  // namespace
