@@ -1,8 +1,6 @@
 // CrashExplorer: see crash_explorer.hpp for what is explored and checked.
 #include "testing/crash_explorer.hpp"
 
-#include "txn/commit.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -10,6 +8,8 @@
 #include <tuple>
 
 #include "bpatch/error.hpp"
+#include "testing/test_scale.hpp"
+#include "txn/commit.hpp"
 
 namespace bpatch::testing {
 namespace {
@@ -37,15 +37,19 @@ ExplorerOptions ExplorerOptions::standard(bool deep) {
   whole_renames.half_renames = false;
   const size_t scale = deep ? 8 : 1;
   const size_t nested_scale = deep ? 2 : 1;  // recovery's points are many: widen them less
+  // Under the sanitizers (testing/test_scale.hpp): every model and every
+  // crash point still, an eighth of the images, recovery crashed once deep.
+  const size_t div = !deep && small_scale() ? 8 : 1;
   o.models = {{"durable-only", CrashModel::durable_only(), 1},
-              {"any-subset", subsets, 256 * scale},
-              {"ext4-ordered", CrashModel::journaled(), 64 * scale},
-              {"torn-sectors", CrashModel::torn(), 64 * scale},
-              {"whole-renames", whole_renames, 32 * scale}};
-  o.nested_models = {{"durable-only", CrashModel::durable_only(), 1},
-                     {"any-subset", subsets, 12 * nested_scale},
-                     {"torn-sectors", CrashModel::torn(), 4 * nested_scale}};
-  o.nested_depth = deep ? 3 : 2;
+              {"any-subset", subsets, 256 * scale / div},
+              {"ext4-ordered", CrashModel::journaled(), 64 * scale / div},
+              {"torn-sectors", CrashModel::torn(), 64 * scale / div},
+              {"whole-renames", whole_renames, 32 * scale / div}};
+  o.nested_models = {
+      {"durable-only", CrashModel::durable_only(), 1},
+      {"any-subset", subsets, std::max<size_t>(1, 12 * nested_scale / div)},
+      {"torn-sectors", CrashModel::torn(), std::max<size_t>(1, 4 * nested_scale / div)}};
+  o.nested_depth = deep ? 3 : div > 1 ? 1 : 2;
   o.deep = deep;
   o.next_tx_models = {{"durable-only", CrashModel::durable_only(), 1},
                       {"any-subset", subsets, 2 * scale}};

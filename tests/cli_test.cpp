@@ -7,10 +7,12 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "bpatch/hash.hpp"
 #include "bpatch/posix_file_system.hpp"
+#include "testing/oracles.hpp"
 #include "testing/test_files.hpp"
 
 using namespace bpatch;
@@ -21,10 +23,6 @@ namespace {
 CommandResult bpatch_cmd(std::vector<std::string> args, const std::string& cwd = "") {
   args.insert(args.begin(), bpatch_binary());
   return run(args, cwd);
-}
-
-bool have(const std::string& tool) {
-  return ::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
 }
 
 std::string xxh3(const std::string& bytes) {
@@ -50,8 +48,7 @@ TEST_CASE("bpatch hash prints what xxhsum -H2 prints", "[cli]") {
   write_file(dir / "big", random_bytes(rng, 3 << 20));
   const auto ours = bpatch_cmd({"hash", "a", "empty", "big"}, dir.path());
   REQUIRE(ours.exit_code == 0);
-  if (!have("xxhsum")) {
-    WARN("xxhsum not installed; compared with the library only");
+  if (!oracle_available("xxhsum")) {  // allowed to be missing: compare with the library only
     CHECK(ours.out.find(xxh3(read_file(dir / "a")) + "  a\n") != std::string::npos);
     return;
   }
@@ -112,10 +109,7 @@ TEST_CASE("the --wait option waits for a locked journal", "[cli]") {
 }
 
 TEST_CASE("single-file bsdiff apply in place and with -o", "[cli][bsdiff]") {
-  if (!have("bsdiff")) {
-    WARN("bsdiff not installed; skipped");
-    return;
-  }
+  if (!oracle_available("bsdiff")) return;
   TempDir dir;
   std::mt19937_64 rng(5);
   std::string old_content = random_bytes(rng, 500000), new_content = old_content;
@@ -148,10 +142,7 @@ TEST_CASE("single-file bsdiff apply in place and with -o", "[cli][bsdiff]") {
 }
 
 TEST_CASE("a damaged bsdiff patch is refused and the target is untouched", "[cli][bsdiff]") {
-  if (!have("bsdiff")) {
-    WARN("bsdiff not installed; skipped");
-    return;
-  }
+  if (!oracle_available("bsdiff")) return;
   TempDir dir;
   std::mt19937_64 rng(9);
   std::string old_content = random_bytes(rng, 100000), new_content = old_content;
@@ -178,10 +169,7 @@ TEST_CASE("a damaged bsdiff patch is refused and the target is untouched", "[cli
 TEST_CASE("an IPS/BPS/UPS vector applies, and applying it again says already up to date",
           "[cli][bps]") {
   const std::string vectors = source_dir() + "/fixtures/vectors/grow-shift";
-  if (!exists(vectors + "/flips.bps")) {
-    WARN("fixtures/vectors missing; skipped");
-    return;
-  }
+  REQUIRE(exists(vectors + "/flips.bps"));  // checked in: never skipped
   TempDir dir;
   write_file(dir / "game.bin", read_file(vectors + "/old.bin"));
   REQUIRE(bpatch_cmd({"apply", vectors + "/flips.bps", "game.bin"}, dir.path()).exit_code == 0);
@@ -240,8 +228,15 @@ TEST_CASE("SIGKILL at random moments, then recover: all-old or all-new", "[cli][
   REQUIRE(bpatch_cmd({"apply", "t.bpatch"}, dir.path()).exit_code == 0);
   const auto full = std::chrono::steady_clock::now() - t0;
   REQUIRE(state() == "new");
+  // The classifier itself must see a half-applied tree: one file new, the rest old.
+  reset();
+  write_file(dir / "f1.bin", new_content[1]);
+  REQUIRE(state() == "mixed");
+  reset();
+  write_file(dir / "sub/created.txt", "new");
+  REQUIRE(state() == "mixed");
 
-  int olds = 0, news = 0;
+  int olds = 0, news = 0, killed = 0;
   const int kRounds = 40;
   for (int round = 0; round < kRounds; ++round) {
     reset();
@@ -261,6 +256,7 @@ TEST_CASE("SIGKILL at random moments, then recover: all-old or all-new", "[cli][
     ::kill(pid, SIGKILL);
     int status;
     ::waitpid(pid, &status, 0);
+    killed += WIFSIGNALED(status);
     const auto rec = bpatch_cmd({"recover"}, dir.path());
     INFO("round " << round << " delay " << delay.count() << "us: " << rec.err);
     REQUIRE(rec.exit_code == 0);
@@ -269,7 +265,85 @@ TEST_CASE("SIGKILL at random moments, then recover: all-old or all-new", "[cli][
     (s == "old" ? olds : news)++;
     require_no_leftovers(dir.path());
   }
-  // Both outcomes should occur, or the kill window was mis-measured.
-  WARN("SIGKILL rounds: " << olds << " ended all-old, " << news << " all-new");
-  CHECK(olds + news == kRounds);
+  // Both outcomes should occur, or the kill window was mis-measured; a
+  // loaded machine may shift them, so only report. But a run in which no
+  // process was ever killed proved nothing.
+  WARN("SIGKILL rounds: " << olds << " ended all-old, " << news << " all-new, " << killed << " of "
+                          << kRounds << " killed before they finished");
+  CHECK(killed > 0);
+}
+
+namespace {
+
+// The fsync right after the commit rename (the journal directory's, which
+// makes the commit durable), counted from the start: an uninterrupted run
+// traced for fsync and rename, the first rename being the commit point.
+int fsync_after_commit(const std::vector<std::string>& argv, const std::string& log) {
+  // LeakSanitizer cannot run under ptrace (an ASan build); leaks are not this test's concern.
+  std::vector<std::string> cmd = {
+      "env", "ASAN_OPTIONS=detect_leaks=0", "strace", "-f", "-qq", "-o", log,
+      "-e",  "trace=fsync,rename"};
+  cmd.insert(cmd.end(), argv.begin(), argv.end());
+  REQUIRE(run(cmd).exit_code == 0);
+  std::istringstream in(read_file(log));
+  int fsyncs = 0;
+  bool renamed = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(" rename(") != std::string::npos || line.starts_with("rename(")) renamed = true;
+    if (line.find("fsync(") == std::string::npos) continue;
+    ++fsyncs;
+    if (renamed) return fsyncs;
+  }
+  FAIL("no fsync after the first rename in " << log << ":\n" << read_file(log));
+  return 0;
+}
+
+}  // namespace
+
+// Exit 3 (IncompleteCommit): the commit rename happened but the sync that
+// makes it durable failed. The originals may already be gone, so bpatch
+// must say "run recover", and recover must finish the transaction.
+TEST_CASE("exit status 3 when the commit cannot be made durable; recover finishes it",
+          "[cli][strace]") {
+  if (!oracle_usable("strace",
+                     run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
+                     "cannot trace here"))
+    return;
+  TempDir dir;
+  const std::string script = "bpatch 1\nedit a\n  write 0 hex:4242\nput b hex:00\n";
+  auto reset = [&] {
+    std::filesystem::remove_all(dir / "root");
+    write_file(dir / "root/a", "aaaa");
+    write_file(dir / "s.bpatch", script);
+  };
+  const std::vector<std::string> apply = {bpatch_binary(), "apply", "--root", dir / "root",
+                                          dir / "s.bpatch"};
+  reset();
+  const int nth = fsync_after_commit(apply, dir / "trace");
+  REQUIRE(read_file(dir / "root/a") == "BBaa");
+
+  reset();
+  // LeakSanitizer cannot run under ptrace; this test is about exit statuses.
+  std::vector<std::string> cmd = {"env",
+                                  "ASAN_OPTIONS=detect_leaks=0",
+                                  "strace",
+                                  "-f",
+                                  "-qq",
+                                  "-o",
+                                  "/dev/null",
+                                  "-e",
+                                  "inject=fsync:error=EIO:when=" + std::to_string(nth)};
+  cmd.insert(cmd.end(), apply.begin(), apply.end());
+  const auto r = run(cmd);
+  INFO("fsync #" << nth << " failed with EIO: " << r.err);
+  REQUIRE(r.exit_code == 3);
+  CHECK(r.err.find("recover") != std::string::npos);
+  CHECK(exists(dir / "root/.bpatch"));  // the record is still there for recover
+
+  const auto rec = bpatch_cmd({"recover", "--root", dir / "root"});
+  INFO(rec.err);
+  REQUIRE(rec.exit_code == 0);
+  CHECK(read_file(dir / "root/a") == "BBaa");
+  CHECK(read_file(dir / "root/b") == std::string(1, '\0'));
+  require_no_leftovers(dir / "root");
 }

@@ -94,7 +94,7 @@ TEST_CASE("FaultFileSystem sticky faults keep failing; partial writes write half
   fs.clear_faults();
   fs.sync_dir("/d");
 
-  fs.add_fault({FsOp::write, 1, ENOSPC, false, true});
+  fs.add_fault({.op = FsOp::write, .nth = 1, .err = ENOSPC, .partial = true});
   auto f = fs.open("/d/g", OpenMode::create_exclusive);
   CHECK(catch_error([&] { f->write_at(0, bytes("123456")); }).sys_errno() == ENOSPC);
   CHECK(mem->read_file("/d/g") == "123");
@@ -241,4 +241,47 @@ TEST_CASE("FaultFileSystem can make fsyncs lie: success reported, nothing durabl
   fs.clear_faults();
   fs.sync_dir("/d");
   CHECK(durable_image(*mem)->read_file("/d/f").empty());  // name durable, data never synced
+}
+
+TEST_CASE("FaultFileSystem path-scoped rules count and fail only their paths' calls", "[faultfs]") {
+  auto mem = base_fs();
+  mem->make_dirs("/d/j");
+  mem->sync_all();
+  FaultFileSystem fs(*mem);
+  // The 2nd write under /d/j/ fails; writes elsewhere neither count nor fail.
+  fs.add_fault({.op = FsOp::write, .nth = 2, .err = EIO, .path = path_contains("/d/j/")});
+  auto other = fs.open("/d/f", OpenMode::read_write);
+  auto journal = fs.open("/d/j/r", OpenMode::create_exclusive);
+  other->write_at(0, bytes("x"));
+  journal->write_at(0, bytes("1"));
+  other->write_at(1, bytes("y"));
+  const Error e = catch_error([&] { journal->write_at(1, bytes("2")); });
+  CHECK(e.path() == "/d/j/r");
+  CHECK(e.sys_errno() == EIO);
+  other->write_at(2, bytes("z"));
+  journal->write_at(1, bytes("3"));  // not sticky: the 3rd succeeds
+  CHECK(mem->read_file("/d/f") == "xyz");
+  CHECK(mem->read_file("/d/j/r") == "13");
+  CHECK(fs.calls(FsOp::write) == 6);  // the per-kind count still counts every call
+  CHECK(fs.faults_injected() == 1);
+  // The counts when that fault fired: 4 writes (it included), 2 opens.
+  CHECK(fs.calls_at_first_fault()[static_cast<size_t>(FsOp::write)] == 4);
+  CHECK(fs.calls_at_first_fault()[static_cast<size_t>(FsOp::create)] == 1);
+
+  // Sticky and scoped: every rename touching a shadow name (either path), from the 1st on.
+  fs.clear_faults();
+  fs.fail_from(FsOp::rename, 1, EROFS, path_contains(".bpatch-"));
+  mem->write_file("/d/.f.bpatch-t", "new");
+  fs.rename("/d/f", "/d/g");
+  CHECK(catch_error([&] { fs.rename("/d/.f.bpatch-t", "/d/f"); }).sys_errno() == EROFS);
+  CHECK(catch_error([&] { fs.rename("/d/g", "/d/.g.bpatch-t"); }).sys_errno() == EROFS);
+  fs.rename("/d/g", "/d/f");
+  CHECK(mem->read_file("/d/f") == "xyz");
+}
+
+TEST_CASE("FaultFileSystem forwards what it does not fault (FileSystemWrapper)", "[faultfs]") {
+  auto mem = base_fs();
+  FaultFileSystem fs(*mem);
+  CHECK(fs.effective_uid() == mem->effective_uid());
+  CHECK(&fs.base() == mem.get());
 }

@@ -13,6 +13,7 @@
 #include "bpatch/posix_file_system.hpp"
 #include "bpatch/recovery.hpp"
 #include "bpatch/script.hpp"
+#include "testing/oracles.hpp"
 #include "testing/test_files.hpp"
 
 using namespace bpatch;
@@ -233,10 +234,7 @@ TEST_CASE("the journal may not be a symlink", "[transaction]") {
 }
 
 TEST_CASE("a delta statement applies a real bsdiff patch", "[transaction][bsdiff]") {
-  if (::system("command -v bsdiff >/dev/null 2>&1") != 0) {
-    WARN("bsdiff not installed; skipped");
-    return;
-  }
+  if (!oracle_available("bsdiff")) return;
   TempDir dir;
   std::mt19937_64 rng(3);
   std::string old_content = random_bytes(rng, 200000), new_content = old_content;

@@ -23,23 +23,22 @@
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
 #include "bpatch/io.hpp"
+#include "testing/oracles.hpp"
 
 namespace vcdiff_test {
 
 using Bytes = std::vector<uint8_t>;
 
 inline bool have_xdelta3() {
-  static const bool have = std::system("xdelta3 -V >/dev/null 2>&1") == 0;
-  return have;
+  static const bool works = std::system("xdelta3 -V >/dev/null 2>&1") == 0;
+  return bpatch::testing::oracle_usable("xdelta3", works, "is not installed or does not run");
 }
 
-// Skips the current test case with a warning when xdelta3 is missing.
-#define VCDIFF_REQUIRE_XDELTA3()                                       \
-  do {                                                                 \
-    if (!vcdiff_test::have_xdelta3()) {                                \
-      WARN("xdelta3 is not installed: skipping this xdelta3 oracle test"); \
-      return;                                                          \
-    }                                                                  \
+// Fails the current test case when xdelta3 is missing; returns from it
+// (skips) only with BPATCH_ALLOW_MISSING_ORACLES=1 (testing/oracles.hpp).
+#define VCDIFF_REQUIRE_XDELTA3()                        \
+  do {                                                  \
+    if (!vcdiff_test::have_xdelta3()) return;           \
   } while (0)
 
 class ScratchDir {

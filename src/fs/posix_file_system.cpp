@@ -100,6 +100,13 @@ class PosixFile final : public File {
   }
 
   void sync() override {
+    // fsync, not fdatasync: fdatasync may skip metadata it deems not needed
+    // to read the data back, and what bpatch needs durable is more than the
+    // bytes. A shadow file's size (it grew from nothing) and its inode are
+    // what the commit rename publishes; were only the data durable, a power
+    // cut after the rename could leave a target of the wrong length. SQLite
+    // (os_unix.c) likewise sticks with the slightly slower fsync unless told
+    // the system's fdatasync is trustworthy.
     // Never retried: after a failed fsync the kernel may have dropped the
     // dirty pages and marked them clean, so a second fsync can "succeed"
     // without the data ever reaching the disk.

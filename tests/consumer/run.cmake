@@ -1,18 +1,22 @@
-# Drives the consumer project (tests/consumer) in one of two ways:
+# Drives the consumer project (tests/consumer) in one of three ways:
 #
-#   cmake -DMODE=package|subdirectory -DSOURCE_DIR=<bpatch source>
-#         -DWORK_DIR=<scratch dir> [-DCXX=<compiler>] [-DGENERATOR=<name>]
+#   cmake -DMODE=package|build-tree|subdirectory -DSOURCE_DIR=<bpatch source>
+#         -DWORK_DIR=<scratch dir> [-DBUILD_DIR=<bpatch build dir>]
+#         [-DCXX=<compiler>] [-DGENERATOR=<name>] [-DLAUNCHER=<ccache>]
 #         -P run.cmake
 #
-# package:      configure, build (-j2, library only: no tests, CLI or
-#               examples) and install bpatch into WORK_DIR/prefix, then build
-#               the consumer with find_package(bpatch CONFIG) against that
-#               prefix and run it; then compile the same main.cpp with the
-#               flags of `pkg-config --cflags --libs bpatch` and run that.
-# subdirectory: build the consumer with add_subdirectory(SOURCE_DIR) and run it.
-#
-# The copies of bpatch are built without optimisation or debug information
-# (they only need to link and run), which keeps this test short.
+# package:      install the already built bpatch of BUILD_DIR into
+#               WORK_DIR/prefix (as fmt's find-package test does: the
+#               library is not built again), then build the consumer with
+#               find_package(bpatch CONFIG) against that prefix and run it;
+#               then compile the same main.cpp with the flags of
+#               `pkg-config --cflags --libs bpatch` and run that.
+# build-tree:   build the consumer with find_package(bpatch CONFIG) finding
+#               BUILD_DIR itself (its export(EXPORT bpatchTargets)) and run it.
+# subdirectory: build the consumer with add_subdirectory(SOURCE_DIR) and run
+#               it. This one must compile bpatch itself: without optimisation
+#               or debug information (it only needs to link and run), and
+#               through LAUNCHER (the build's compiler launcher) when set.
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var MODE SOURCE_DIR WORK_DIR)
@@ -22,6 +26,9 @@ foreach(var MODE SOURCE_DIR WORK_DIR)
 endforeach()
 
 set(common_args -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0)
+if(LAUNCHER)
+  list(APPEND common_args -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+endif()
 if(CXX)
   list(APPEND common_args -DCMAKE_CXX_COMPILER=${CXX})
 endif()
@@ -44,14 +51,18 @@ file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(consumer_src ${SOURCE_DIR}/tests/consumer)
 
+if(MODE STREQUAL "package" OR MODE STREQUAL "build-tree")
+  if(NOT DEFINED BUILD_DIR OR NOT EXISTS ${BUILD_DIR}/bpatchTargets.cmake)
+    message(FATAL_ERROR "run.cmake: -DBUILD_DIR=… must be a configured and built bpatch build "
+                        "directory with BPATCH_INSTALL=ON (no ${BUILD_DIR}/bpatchTargets.cmake)")
+  endif()
+endif()
+
 if(MODE STREQUAL "package")
   set(prefix ${WORK_DIR}/prefix)
-  run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/bpatch-build ${common_args}
-      -DBPATCH_BUILD_TESTS=OFF -DBPATCH_BUILD_CLI=OFF -DBPATCH_BUILD_EXAMPLES=OFF -DBPATCH_INSTALL=ON)
-  run(${CMAKE_COMMAND} --build ${WORK_DIR}/bpatch-build -j2)
   # The prefix is given at install time only: the package must not depend
   # on CMAKE_INSTALL_PREFIX as configured.
-  run(${CMAKE_COMMAND} --install ${WORK_DIR}/bpatch-build --prefix ${prefix})
+  run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
 
   run(${CMAKE_COMMAND} -S ${consumer_src} -B ${WORK_DIR}/consumer-build ${common_args}
       -DBPATCH_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
@@ -81,6 +92,15 @@ if(MODE STREQUAL "package")
     run(${WORK_DIR}/consumer-pkgconfig)
     message(STATUS "pkg-config: ${run_output}")
   endif()
+elseif(MODE STREQUAL "build-tree")
+  run(${CMAKE_COMMAND} -S ${consumer_src} -B ${WORK_DIR}/consumer-build ${common_args}
+      -DBPATCH_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH=${BUILD_DIR} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+  if(NOT run_output MATCHES "found bpatch [0-9.]+ in ${BUILD_DIR}")
+    message(FATAL_ERROR "find_package(bpatch) did not use the build tree ${BUILD_DIR}:\n${run_output}")
+  endif()
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build -j2)
+  run(${WORK_DIR}/consumer-build/consumer)
+  message(STATUS "${run_output}")
 elseif(MODE STREQUAL "subdirectory")
   run(${CMAKE_COMMAND} -S ${consumer_src} -B ${WORK_DIR}/consumer-build ${common_args}
       -DBPATCH_CONSUMER_MODE=subdirectory -DBPATCH_SOURCE_DIR=${SOURCE_DIR})
@@ -88,6 +108,6 @@ elseif(MODE STREQUAL "subdirectory")
   run(${WORK_DIR}/consumer-build/consumer)
   message(STATUS "${run_output}")
 else()
-  message(FATAL_ERROR "run.cmake: MODE must be package or subdirectory, not `${MODE}`")
+  message(FATAL_ERROR "run.cmake: MODE must be package, build-tree or subdirectory, not `${MODE}`")
 endif()
 file(REMOVE_RECURSE ${WORK_DIR})
