@@ -33,7 +33,7 @@
 
 enum { kBuf = 1 << 20, kMaxEdits = 100000 };
 
-static void die(const char *what) {
+static void die(const char* what) {
   perror(what);
   exit(1);
 }
@@ -46,11 +46,11 @@ static double now(void) {
 
 static uint64_t offs[kMaxEdits];
 static uint32_t lens[kMaxEdits];
-static char *datas[kMaxEdits];
+static char* datas[kMaxEdits];
 
-static const char *mapped;  // SRC mapped (clonemmap), else NULL
+static const char* mapped;  // SRC mapped (clonemmap), else NULL
 
-static void hash_range(XXH3_state_t *h, int fd, uint64_t at, uint64_t n, char *buf) {
+static void hash_range(XXH3_state_t* h, int fd, uint64_t at, uint64_t n, char* buf) {
   if (mapped) {
     XXH3_128bits_update(h, mapped + at, (size_t)n);
     return;
@@ -64,13 +64,15 @@ static void hash_range(XXH3_state_t *h, int fd, uint64_t at, uint64_t n, char *b
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: clone_probe SRC DST EDITS copy|clone|clonehash|clonemmap|cfr|cfrhash|hashonly\n");
+    fprintf(
+        stderr,
+        "usage: clone_probe SRC DST EDITS copy|clone|clonehash|clonemmap|cfr|cfrhash|hashonly\n");
     return 2;
   }
-  const char *mode = argv[4];
-  FILE *e = fopen(argv[3], "rb");
+  const char* mode = argv[4];
+  FILE* e = fopen(argv[3], "rb");
   if (!e) die("edits");
   int n = 0;
   while (n < kMaxEdits && fread(&offs[n], 8, 1, e) == 1) {
@@ -80,7 +82,7 @@ int main(int argc, char **argv) {
     ++n;
   }
   fclose(e);
-  char *buf = malloc(kBuf);
+  char* buf = malloc(kBuf);
   double t0 = now();
   int src = open(argv[1], O_RDONLY);
   if (src < 0) die("open src");
@@ -116,7 +118,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "clonehash") == 0 || strcmp(mode, "hashonly") == 0 || mapped ||
       strcmp(mode, "cfrhash") == 0) {
-    XXH3_state_t *h = XXH3_createState();
+    XXH3_state_t* h = XXH3_createState();
     XXH3_128bits_reset(h);
     uint64_t at = 0;
     for (int i = 0; i < n; ++i) {  // records are sorted and disjoint
@@ -126,7 +128,8 @@ int main(int argc, char **argv) {
     }
     hash_range(h, src, at, (uint64_t)st.st_size - at, buf);
     XXH128_hash_t d = XXH3_128bits_digest(h);
-    fprintf(stderr, "xxh3 %016llx%016llx\n", (unsigned long long)d.high64, (unsigned long long)d.low64);
+    fprintf(stderr, "xxh3 %016llx%016llx\n", (unsigned long long)d.high64,
+            (unsigned long long)d.low64);
     XXH3_freeState(h);
   }
   if (dst >= 0 && fsync(dst) != 0) die("fsync");

@@ -24,11 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static int *fds;
+static int* fds;
 static int count, next_fd;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void die(const char *what) {
+static void die(const char* what) {
   perror(what);
   exit(1);
 }
@@ -39,7 +39,7 @@ static double now(void) {
   return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static void *fsync_worker(void *arg) {
+static void* fsync_worker(void* arg) {
   (void)arg;
   for (;;) {
     pthread_mutex_lock(&lock);
@@ -50,15 +50,16 @@ static void *fsync_worker(void *arg) {
   }
 }
 
-static void fsync_dir(const char *path) {
+static void fsync_dir(const char* path) {
   int d = open(path, O_RDONLY | O_DIRECTORY);
   if (d < 0 || fsync(d) != 0) die("fsync dir");
   close(d);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: fsync_probe DIR COUNT SIZE each|naive|late|sfr|syncfs|threads [THREADS]\n");
+    fprintf(stderr,
+            "usage: fsync_probe DIR COUNT SIZE each|naive|late|sfr|syncfs|threads [THREADS]\n");
     return 2;
   }
   const char *dir = argv[1], *how = argv[4];

@@ -19,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void die(const char *what, const char *path) {
+static void die(const char* what, const char* path) {
   fprintf(stderr, "naive_copy_pwrite: %s %s: %s\n", what, path, strerror(errno));
   exit(1);
 }
 
-static void write_all(int fd, const char *buf, size_t n, off_t at, const char *path) {
+static void write_all(int fd, const char* buf, size_t n, off_t at, const char* path) {
   while (n > 0) {
     ssize_t w = pwrite(fd, buf, n, at);
     if (w < 0) {
@@ -37,12 +37,12 @@ static void write_all(int fd, const char *buf, size_t n, off_t at, const char *p
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: naive_copy_pwrite TARGET EDITS\n");
     return 2;
   }
-  const char *target = argv[1];
+  const char* target = argv[1];
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", target);
 
@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
   if (fchmod(out, st.st_mode & 07777) != 0) die("chmod", tmp);
 
   enum { kBuf = 1 << 20 };
-  char *buf = malloc(kBuf);
+  char* buf = malloc(kBuf);
   off_t at = 0;
   for (;;) {
     ssize_t n = read(in, buf, kBuf);
@@ -69,12 +69,13 @@ int main(int argc, char **argv) {
   }
   close(in);
 
-  FILE *edits = fopen(argv[2], "rb");
+  FILE* edits = fopen(argv[2], "rb");
   if (!edits) die("open", argv[2]);
   uint64_t offset;
   uint32_t length;
   while (fread(&offset, 8, 1, edits) == 1) {
-    if (fread(&length, 4, 1, edits) != 1 || length > kBuf || fread(buf, 1, length, edits) != length) {
+    if (fread(&length, 4, 1, edits) != 1 || length > kBuf ||
+        fread(buf, 1, length, edits) != length) {
       fprintf(stderr, "naive_copy_pwrite: truncated edit record in %s\n", argv[2]);
       return 1;
     }
@@ -87,7 +88,7 @@ int main(int argc, char **argv) {
   if (rename(tmp, target) != 0) die("rename", tmp);
   char dir_buf[4096];
   snprintf(dir_buf, sizeof dir_buf, "%s", target);
-  const char *dir = dirname(dir_buf);
+  const char* dir = dirname(dir_buf);
   int dfd = open(dir, O_RDONLY | O_DIRECTORY);
   if (dfd < 0 || fsync(dfd) != 0) die("fsync directory", dir);
   close(dfd);

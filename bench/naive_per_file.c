@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void die(const char *what, const char *path) {
+static void die(const char* what, const char* path) {
   fprintf(stderr, "naive_per_file: %s %s: %s\n", what, path, strerror(errno));
   exit(1);
 }
@@ -29,12 +29,12 @@ static int hexval(char c) {
   return -1;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: naive_per_file ROOT LIST\n");
     return 2;
   }
-  FILE *list = fopen(argv[2], "r");
+  FILE* list = fopen(argv[2], "r");
   if (!list) die("open", argv[2]);
   char rel[2048], hex[8192];
   unsigned long long offset;
@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     struct stat st;
     if (fstat(in, &st) != 0) die("stat", path);
     size_t size = (size_t)st.st_size;
-    char *buf = malloc(size ? size : 1);
+    char* buf = malloc(size ? size : 1);
     size_t got = 0;
     while (got < size) {
       ssize_t n = read(in, buf + got, size - got);
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     if (fsync(out) != 0) die("fsync", tmp);
     if (close(out) != 0) die("close", tmp);
     if (rename(tmp, path) != 0) die("rename", tmp);
-    const char *dir = dirname(path);
+    const char* dir = dirname(path);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     if (dfd < 0 || fsync(dfd) != 0) die("fsync directory", dir);
     close(dfd);

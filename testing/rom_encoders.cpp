@@ -113,10 +113,12 @@ IpsDiff diff_ips(const Bytes& old, const Bytes& neu) {
       while (begin + run < end && run < 0xFFFF && neu[begin + run] == neu[begin]) ++run;
       if (begin == kIpsEof) {  // never a record at "EOF": start one byte earlier
         const size_t n = std::min<size_t>(end - begin + 1, 0xFFFF);
-        diff.records.push_back({kIpsEof - 1, Bytes(neu.begin() + begin - 1, neu.begin() + begin - 1 + n)});
+        diff.records.push_back(
+            {kIpsEof - 1, Bytes(neu.begin() + begin - 1, neu.begin() + begin - 1 + n)});
         begin += n - 1;
       } else if (run >= 8) {
-        diff.records.push_back({static_cast<uint32_t>(begin), {}, true, static_cast<uint16_t>(run), neu[begin]});
+        diff.records.push_back(
+            {static_cast<uint32_t>(begin), {}, true, static_cast<uint16_t>(run), neu[begin]});
         begin += run;
       } else {
         size_t n = 0;  // plain bytes up to the next run of 8
@@ -126,7 +128,8 @@ IpsDiff diff_ips(const Bytes& old, const Bytes& neu) {
           if (r >= 8 && n > 0) break;
           n = std::min<size_t>(n + (r >= 8 ? 1 : r), 0xFFFF);
         }
-        diff.records.push_back({static_cast<uint32_t>(begin), Bytes(neu.begin() + begin, neu.begin() + begin + n)});
+        diff.records.push_back(
+            {static_cast<uint32_t>(begin), Bytes(neu.begin() + begin, neu.begin() + begin + n)});
         begin += n;
       }
     }
@@ -301,7 +304,8 @@ Bytes diff_ups(const Bytes& old, const Bytes& neu) {
       continue;
     }
     UpsHunk h{i - last, {}};
-    while (i < size && at(old, i) != at(neu, i)) h.xor_bytes.push_back(at(old, i) ^ at(neu, i)), ++i;
+    while (i < size && at(old, i) != at(neu, i))
+      h.xor_bytes.push_back(at(old, i) ^ at(neu, i)), ++i;
     hunks.push_back(std::move(h));
     last = ++i;  // the terminator covers one equal byte (or the end)
   }

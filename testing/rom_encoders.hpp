@@ -31,8 +31,8 @@ void put_beat_varint(Bytes& out, uint64_t value);
 // ---------------------------------------------------------------- IPS
 struct IpsRecord {
   uint32_t offset = 0;
-  Bytes data;           // plain record: the bytes to write
-  bool rle = false;     // RLE record: `count` copies of `value`
+  Bytes data;        // plain record: the bytes to write
+  bool rle = false;  // RLE record: `count` copies of `value`
   uint16_t count = 0;
   std::byte value{0};
 };

@@ -28,7 +28,8 @@ inline Bytes read_whole_file(const std::string& path) {
   if (!in) throw std::runtime_error("cannot open " + path);
   std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Bytes out(chars.size());
-  for (size_t i = 0; i < chars.size(); ++i) out[i] = std::byte(static_cast<unsigned char>(chars[i]));
+  for (size_t i = 0; i < chars.size(); ++i)
+    out[i] = std::byte(static_cast<unsigned char>(chars[i]));
   return out;
 }
 

@@ -42,7 +42,8 @@ std::optional<uint64_t> varint(const Bytes& b, size_t& pos, size_t end) {
 }
 
 bool patch_crc_ok(const Bytes& patch) {
-  return reference_crc32(std::span(patch.data(), patch.size() - 4)) == le32(patch, patch.size() - 4);
+  return reference_crc32(std::span(patch.data(), patch.size() - 4)) ==
+         le32(patch, patch.size() - 4);
 }
 
 // Moves a cursor by a signed beat offset, staying in [0, limit].
@@ -152,7 +153,8 @@ std::optional<Bytes> reference_apply_ups(const Bytes& patch, const Bytes& old,
   size_t pos = 4;
   const auto input_size = varint(patch, pos, end);
   const auto output_size = input_size ? varint(patch, pos, end) : std::nullopt;
-  if (!output_size || *input_size > kMaxDeclared || *output_size > kMaxDeclared) return std::nullopt;
+  if (!output_size || *input_size > kMaxDeclared || *output_size > kMaxDeclared)
+    return std::nullopt;
   const uint32_t input_crc = le32(patch, end), output_crc = le32(patch, end + 4);
   const uint32_t old_crc = reference_crc32(old);
   uint64_t out_size;

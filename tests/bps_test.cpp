@@ -3,7 +3,6 @@
 // far TargetCopy, corruption tables, hostile patches with valid CRCs, wrong
 // source and already-applied sources.
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "bpatch/format.hpp"
@@ -118,9 +117,10 @@ TEST_CASE("BPS: TargetCopy beyond the in-memory window reads the output back", "
   // decoder's window, so they are served by Sink::read_back.
   const Bytes old = random_bytes(1 << 20, 16);
   std::vector<BpsAction> actions;
-  for (int i = 0; i < 10; ++i) actions.push_back(source_copy(old.size(), i == 0 ? 0 : -int64_t(old.size())));
-  actions.push_back(target_copy(3 << 20, 0));           // far, non-overlapping
-  actions.push_back(target_copy(20 << 20, 5 << 20));    // overlapping, with a 5 MiB period
+  for (int i = 0; i < 10; ++i)
+    actions.push_back(source_copy(old.size(), i == 0 ? 0 : -int64_t(old.size())));
+  actions.push_back(target_copy(3 << 20, 0));         // far, non-overlapping
+  actions.push_back(target_copy(20 << 20, 5 << 20));  // overlapping, with a 5 MiB period
   actions.push_back(target_read(to_bytes("end")));
   Bytes expected;
   const Bytes patch = patch_from(old, actions, &expected);
@@ -188,7 +188,9 @@ TEST_CASE("BPS: corruption table — flipped bits and truncations are refused", 
   for (size_t len = 0; len < patch.size(); len += (len < 64 || len + 64 > patch.size()) ? 1 : 53) {
     INFO("length " << len);
     const Bytes cut(patch.begin(), patch.begin() + len);
-    CHECK(apply_error(cut, old) == (len < 4 ? Errc::unsupported : len < 19 ? Errc::bad_patch : Errc::checksum));
+    CHECK(apply_error(cut, old) == (len < 4    ? Errc::unsupported
+                                    : len < 19 ? Errc::bad_patch
+                                               : Errc::checksum));
   }
 }
 
@@ -223,19 +225,36 @@ TEST_CASE("BPS: hostile patches with valid CRCs are refused with bad_patch", "[b
   };
   const std::vector<Case> cases = {
       {"SourceRead past the source", h(1001), {source_read(1001)}, Errc::bad_patch},
-      {"SourceRead starting past the source", h(1010), {source_copy(1000, 0), target_read(lit), source_read(7)},
+      {"SourceRead starting past the source",
+       h(1010),
+       {source_copy(1000, 0), target_read(lit), source_read(7)},
        Errc::bad_patch},
       {"SourceCopy before the start", h(10), {source_copy(10, -1)}, Errc::bad_patch},
       {"SourceCopy past the end", h(10), {source_copy(10, 995)}, Errc::bad_patch},
-      {"SourceCopy cursor far past the end", h(10), {source_copy(10, int64_t{1} << 40)}, Errc::bad_patch},
+      {"SourceCopy cursor far past the end",
+       h(10),
+       {source_copy(10, int64_t{1} << 40)},
+       Errc::bad_patch},
       {"TargetCopy with nothing written", h(10), {target_copy(10, 0)}, Errc::bad_patch},
-      {"TargetCopy before the start", h(13), {target_read(lit), target_copy(10, -1)}, Errc::bad_patch},
-      {"TargetCopy from the write position", h(13), {target_read(lit), target_copy(10, 3)}, Errc::bad_patch},
+      {"TargetCopy before the start",
+       h(13),
+       {target_read(lit), target_copy(10, -1)},
+       Errc::bad_patch},
+      {"TargetCopy from the write position",
+       h(13),
+       {target_read(lit), target_copy(10, 3)},
+       Errc::bad_patch},
       {"output past the target size", h(5), {target_read(lit), source_read(3)}, Errc::bad_patch},
-      {"TargetCopy past the target size", h(5), {target_read(lit), target_copy(3, 0)}, Errc::bad_patch},
+      {"TargetCopy past the target size",
+       h(5),
+       {target_read(lit), target_copy(3, 0)},
+       Errc::bad_patch},
       {"actions stop short of the target size", h(4), {target_read(lit)}, Errc::bad_patch},
       {"huge declared target", h(uint64_t{1} << 60), {target_read(lit)}, Errc::too_large},
-      {"huge declared source", {uint64_t{1} << 62, 3, 0, 0, ""}, {target_read(lit)}, Errc::too_large},
+      {"huge declared source",
+       {uint64_t{1} << 62, 3, 0, 0, ""},
+       {target_read(lit)},
+       Errc::too_large},
   };
   for (const auto& c : cases) {
     INFO(c.name);
@@ -263,10 +282,12 @@ TEST_CASE("BPS: malformed numbers and areas are refused with bad_patch", "[bps]"
   const std::vector<Case> cases = {
       // Eleven continuation bytes then an end: more than 64 bits.
       {"varint overflow in a size", build({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x81, 0x81, 0x80})},
-      {"varint overflow in an action", build({0xE4, 0x81, 0x80, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x81})},
+      {"varint overflow in an action",
+       build({0xE4, 0x81, 0x80, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x81})},
       {"varint running into the footer", build({0xE4, 0x81, 0x80, 0x00})},
       {"metadata past the action area", build({0xE4, 0x81, 0x85, 'a', 'b'})},
-      {"TargetRead past the action area", build({0xE4, 0x80 | 3, 0x80, 0x80 | (2 << 2 | 1), 'a', 'b'})},
+      {"TargetRead past the action area",
+       build({0xE4, 0x80 | 3, 0x80, 0x80 | (2 << 2 | 1), 'a', 'b'})},
   };
   for (const auto& c : cases) {
     INFO(c.name);
@@ -302,13 +323,12 @@ TEST_CASE("BPS: wrong source and already-applied source", "[bps]") {
 
 TEST_CASE("BPS: inspect reports sizes, CRCs, metadata and action counts", "[bps]") {
   const Bytes old = to_bytes("hello, world");
-  const std::vector<BpsAction> actions = {source_read(5), target_read(to_bytes("!!")), target_copy(4, 5),
-                                          source_copy(5, 7)};
+  const std::vector<BpsAction> actions = {source_read(5), target_read(to_bytes("!!")),
+                                          target_copy(4, 5), source_copy(5, 7)};
   Bytes neu;
   Bytes patch = patch_from(old, actions, &neu);
-  const PatchInfo info = inspect_in_memory(encode_bps({old.size(), neu.size(), reference_crc32(old),
-                                                       reference_crc32(neu), "<meta/>"},
-                                                      actions));
+  const PatchInfo info = inspect_in_memory(encode_bps(
+      {old.size(), neu.size(), reference_crc32(old), reference_crc32(neu), "<meta/>"}, actions));
   CHECK(info.source_size == 12u);
   CHECK(info.target_size == neu.size());
   CHECK(info.metadata == "<meta/>");

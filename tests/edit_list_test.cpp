@@ -2,6 +2,8 @@
 // vector, and emit() must reproduce it byte for byte. Plus the boundaries,
 // the piece invariants, laziness on a huge original, speed, and the script
 // wrappers apply_edit_op / open_data.
+#include "edit/edit_list.hpp"
+
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -11,7 +13,6 @@
 #include <fstream>
 #include <random>
 
-#include "edit/edit_list.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/posix_file_system.hpp"
 

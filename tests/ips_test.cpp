@@ -1,9 +1,8 @@
 // IPS decoder: third-party Flips vectors, round trips through an independent
 // test-side encoder, unsorted/overlapping records against a reference model,
 // the EOF-offset and truncate rules, and hostile patches.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
 
 #include "bpatch/format.hpp"
@@ -45,7 +44,11 @@ std::vector<std::pair<std::string, std::pair<Bytes, Bytes>>> generated_pairs() {
   pairs.push_back({"shrink", {base, shrunk}});
   pairs.push_back({"runs", {base, runs}});
   pairs.push_back({"random", {base, random_bytes(21000, 3)}});
-  pairs.push_back({"zeros appended", {pattern(500), [] { Bytes b = pattern(500); b.resize(900); return b; }()}});
+  pairs.push_back({"zeros appended", {pattern(500), [] {
+                                        Bytes b = pattern(500);
+                                        b.resize(900);
+                                        return b;
+                                      }()}});
   return pairs;
 }
 
@@ -66,7 +69,8 @@ TEST_CASE("IPS: every Flips vector gives new.bin exactly", "[ips]") {
   CHECK(detail(info, "truncate") == "28000");
   CHECK(info.target_size == 28000u);
   // The runs vector uses RLE records.
-  CHECK(detail(inspect_in_memory(read_whole_file(vector_path("runs/flips.ips"))), "rle records") != "0");
+  CHECK(detail(inspect_in_memory(read_whole_file(vector_path("runs/flips.ips"))), "rle records") !=
+        "0");
 }
 
 TEST_CASE("IPS: generated pairs round-trip through the test-side encoder", "[ips]") {
@@ -102,7 +106,8 @@ TEST_CASE("IPS: unsorted and overlapping records match the reference model", "[i
     std::optional<uint32_t> truncate;
     if (!old.empty() && rng() % 4 == 0) truncate = static_cast<uint32_t>(rng() % old.size());
     INFO("round " << round);
-    CHECK(apply_in_memory(encode_ips(records, truncate), old) == model_apply_ips(old, records, truncate));
+    CHECK(apply_in_memory(encode_ips(records, truncate), old) ==
+          model_apply_ips(old, records, truncate));
   }
 }
 
@@ -195,11 +200,20 @@ TEST_CASE("IPS: hostile and malformed patches are refused", "[ips]") {
       {"RLE count 0", encode_ips({{10, {}, true, 0, std::byte{1}}}), Errc::bad_patch},
       {"record data past the end", truncated_record, Errc::bad_patch},
       {"no EOF", to_bytes("PATCH"), Errc::bad_patch},
-      {"no EOF after a record", [] { Bytes b = encode_ips({{1, to_bytes("x")}}); b.resize(b.size() - 3); return b; }(),
+      {"no EOF after a record",
+       [] {
+         Bytes b = encode_ips({{1, to_bytes("x")}});
+         b.resize(b.size() - 3);
+         return b;
+       }(),
        Errc::bad_patch},
       {"half an offset", to_bytes("PATCH\x00\x01"), Errc::bad_patch},
-      {"RLE header cut", to_bytes(std::string("PATCH\x00\x00\x01\x00\x00\x00", 11)), Errc::bad_patch},
-      {"bad magic", to_bytes("PATCX\x00\x00\x01\x00\x01" "aEOF"), Errc::unsupported},
+      {"RLE header cut", to_bytes(std::string("PATCH\x00\x00\x01\x00\x00\x00", 11)),
+       Errc::bad_patch},
+      {"bad magic",
+       to_bytes("PATCX\x00\x00\x01\x00\x01"
+                "aEOF"),
+       Errc::unsupported},
   };
   for (const auto& c : cases) {
     INFO(c.name);

@@ -54,8 +54,11 @@ TEST_CASE("manifest and intent round-trip, including awkward paths", "[records]"
   CHECK(back.root == m.root);
   CHECK(back.entries == m.entries);
 
-  IntentRecord intent{
-      "t-1", "/r/my journal", "/r", {"/r/new", "/r/new/sub"}, {"/r/.a.bpatch-t-1", "/r/x y/.b.bpatch-t-1"}};
+  IntentRecord intent{"t-1",
+                      "/r/my journal",
+                      "/r",
+                      {"/r/new", "/r/new/sub"},
+                      {"/r/.a.bpatch-t-1", "/r/x y/.b.bpatch-t-1"}};
   const IntentRecord ib = decode_intent(encode_intent(intent), "i");
   CHECK(ib.txid == intent.txid);
   CHECK(ib.journal == intent.journal);
@@ -100,12 +103,14 @@ TEST_CASE("wrong checksum, wrong version, trailing junk and swapped record kinds
   }
   SECTION("bytes after the checksum line") { CHECK(code_of(good + "x") == Errc::journal); }
   SECTION("an intent is not a manifest") {
-    const std::string intent = encode_intent(IntentRecord{"t", "/a/.bpatch", "/a", {}, {"/a/.b.bpatch-t"}});
+    const std::string intent =
+        encode_intent(IntentRecord{"t", "/a/.bpatch", "/a", {}, {"/a/.b.bpatch-t"}});
     CHECK(code_of(intent) == Errc::journal);
   }
   SECTION("a malformed entry with a valid checksum") {
     std::string body =
-        "bpatch-manifest 2\ntxid t\njournal /j\nroot /\nreplace /a relative ino=1 size=2 mode=644 pre=- post=-\n";
+        "bpatch-manifest 2\ntxid t\njournal /j\nroot /\nreplace /a relative ino=1 size=2 mode=644 "
+        "pre=- post=-\n";
     const Hash128 sum = hash_bytes(std::as_bytes(std::span(body.data(), body.size())));
     CHECK(code_of(body + "checksum " + sum.hex() + "\n") == Errc::journal);
   }

@@ -7,9 +7,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "base/paths.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/posix_file_system.hpp"
-#include "base/paths.hpp"
 #include "journal/records.hpp"
 #include "testing/test_files.hpp"
 

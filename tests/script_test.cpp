@@ -295,4 +295,3 @@ TEST_CASE("script: long tokens are shortened in messages", "[script]") {
   const auto e = parse_error("bpatch 1\nremove a expect=xxh3:" + digits + "\n");
   CHECK(e.message().size() < 200);
 }
-

@@ -78,9 +78,7 @@ struct Setup {
     write_file(journal + "/LOCK", "");
   }
 
-  CommandResult recover() {
-    return run({bpatch_binary(), "recover", "--root", root});
-  }
+  CommandResult recover() { return run({bpatch_binary(), "recover", "--root", root}); }
 };
 
 }  // namespace
@@ -101,9 +99,7 @@ TEST_CASE("a journal another user owns or can write is refused, touching nothing
   SECTION("a record the attacker owns") {
     REQUIRE(::chown((s.journal + "/manifest-" + txid).c_str(), s.attacker, 0) == 0);
   }
-  SECTION("a record others may write") {
-    ::chmod((s.journal + "/manifest-" + txid).c_str(), 0666);
-  }
+  SECTION("a record others may write") { ::chmod((s.journal + "/manifest-" + txid).c_str(), 0666); }
   const Tree before = snapshot(s.dir.path());
   const auto r = s.recover();
   INFO(r.err);

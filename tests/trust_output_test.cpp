@@ -89,7 +89,8 @@ TEST_CASE("file: and patch paths cannot lead out of the script's directory throu
   write_file(dir / "scripts/leak3.bpatch", "bpatch 1\ndelta f out/key\n");
   for (const char* script : {"leak.bpatch", "leak2.bpatch", "leak3.bpatch"}) {
     INFO(script);
-    const auto r = bpatch_run({"apply", "--root", dir / "root", dir / ("scripts/" + std::string(script))});
+    const auto r =
+        bpatch_run({"apply", "--root", dir / "root", dir / ("scripts/" + std::string(script))});
     INFO(r.err);
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("leads outside") != std::string::npos);

@@ -95,7 +95,9 @@ TEST_CASE("UPS: corruption table — flipped bits and truncations are refused", 
   for (size_t len = 0; len < patch.size(); len += (len < 64 || len + 64 > patch.size()) ? 1 : 41) {
     INFO("length " << len);
     const Bytes cut(patch.begin(), patch.begin() + len);
-    CHECK(apply_error(cut, old) == (len < 4 ? Errc::unsupported : len < 18 ? Errc::bad_patch : Errc::checksum));
+    CHECK(apply_error(cut, old) == (len < 4    ? Errc::unsupported
+                                    : len < 18 ? Errc::bad_patch
+                                               : Errc::checksum));
   }
 }
 
@@ -142,8 +144,14 @@ TEST_CASE("UPS: hostile patches with valid CRCs are refused", "[ups]") {
       {"skip far past both files", same, {{uint64_t{1} << 62, x}}, Errc::bad_patch},
       {"XOR bytes past both files", same, {{99, x}}, Errc::bad_patch},
       {"second hunk past the end", same, {{99, {}}, {0, x}}, Errc::bad_patch},
-      {"huge declared output", {100, uint64_t{1} << 60, reference_crc32(old), 0}, {}, Errc::too_large},
-      {"huge declared input", {uint64_t{1} << 63, 100, 0, reference_crc32(old)}, {}, Errc::too_large},
+      {"huge declared output",
+       {100, uint64_t{1} << 60, reference_crc32(old), 0},
+       {},
+       Errc::too_large},
+      {"huge declared input",
+       {uint64_t{1} << 63, 100, 0, reference_crc32(old)},
+       {},
+       Errc::too_large},
   };
   for (const auto& c : cases) {
     INFO(c.name);
@@ -152,7 +160,8 @@ TEST_CASE("UPS: hostile patches with valid CRCs are refused", "[ups]") {
     CHECK(error_of([&] { inspect_in_memory(patch); }) == c.code);
   }
   // A terminator exactly at the end is fine (it changes nothing).
-  const Bytes edge = encode_ups({100, 100, reference_crc32(old), reference_crc32(old)}, {{100, {}}});
+  const Bytes edge =
+      encode_ups({100, 100, reference_crc32(old), reference_crc32(old)}, {{100, {}}});
   CHECK(apply_in_memory(edge, old) == old);
 }
 
@@ -169,7 +178,8 @@ TEST_CASE("UPS: malformed numbers and hunks are refused with bad_patch", "[ups]"
   };
   const std::vector<std::pair<const char*, Bytes>> cases = {
       {"varint overflow in a size", build({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x81, 0x80})},
-      {"varint overflow in a hunk", build({0xE4, 0xE4, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x81, 0})},
+      {"varint overflow in a hunk",
+       build({0xE4, 0xE4, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x81, 0})},
       {"hunk without a terminator", build({0xE4, 0xE4, 0x80, 0x01, 0x02})},
       {"varint running into the footer", build({0xE4, 0xE4, 0x00})},
   };
@@ -199,7 +209,8 @@ TEST_CASE("UPS: wrong source names both acceptable sides", "[ups]") {
 TEST_CASE("UPS: inspect reports sizes, CRCs and hunks", "[ups]") {
   const Bytes old = to_bytes("abcdefgh");
   const Bytes neu = to_bytes("abXdefYhZ");
-  const Bytes patch = encode_ups(header_for(old, neu), {{2, to_bytes("\x3b")}, {2, to_bytes("\x3e")}, {0, to_bytes("Z")}});
+  const Bytes patch = encode_ups(
+      header_for(old, neu), {{2, to_bytes("\x3b")}, {2, to_bytes("\x3e")}, {0, to_bytes("Z")}});
   REQUIRE(apply_in_memory(patch, old) == neu);
   const PatchInfo info = inspect_in_memory(patch);
   CHECK(info.source_size == 8u);

@@ -12,7 +12,9 @@ namespace {
 Bytes str(const char* s) { return Bytes(s, s + std::strlen(s)); }
 
 uint8_t add_op(size_t size) { return static_cast<uint8_t>(size + 1); }
-uint8_t copy_op(unsigned mode, size_t size) { return static_cast<uint8_t>(19 + 16 * mode + size - 3); }
+uint8_t copy_op(unsigned mode, size_t size) {
+  return static_cast<uint8_t>(19 + 16 * mode + size - 3);
+}
 
 bpatch::Errc apply_error(const Bytes& patch, const Bytes& old_data = {}) {
   try {
@@ -49,7 +51,7 @@ TEST_CASE("vcdiff: zero-length instructions in an empty window decode to nothing
   WindowSpec w;
   w.indicator = 4;
   w.target_length = 0;
-  w.data = str("x");           // the RUN's byte
+  w.data = str("x");      // the RUN's byte
   w.inst = {1, 0, 0, 0};  // ADD 0, RUN 0 (a COPY needs an address below 0: none exists)
   w.adler32 = 1;
   Bytes patch = plain_header();
@@ -119,7 +121,9 @@ TEST_CASE("vcdiff: a custom code table shipped as a delta of the default one", "
   {  // the expected table string, for the window's checksum
     Bytes expected(1536);
     // Rebuild the default table's string independently: types, sizes, modes.
-    struct H { uint8_t type, size, mode; };
+    struct H {
+      uint8_t type, size, mode;
+    };
     std::vector<std::pair<H, H>> e;
     e.push_back({{2, 0, 0}, {0, 0, 0}});
     for (int s = 0; s <= 17; ++s) e.push_back({{1, uint8_t(s), 0}, {0, 0, 0}});
@@ -135,8 +139,8 @@ TEST_CASE("vcdiff: a custom code table shipped as a delta of the default one", "
     for (int m = 0; m <= 8; ++m) e.push_back({{3, 4, uint8_t(m)}, {1, 1, 0}});
     REQUIRE(e.size() == 256);
     for (size_t i = 0; i < 256; ++i) {
-      const uint8_t v[6] = {e[i].first.type, e[i].second.type, e[i].first.size,
-                            e[i].second.size, e[i].first.mode, e[i].second.mode};
+      const uint8_t v[6] = {e[i].first.type,  e[i].second.type, e[i].first.size,
+                            e[i].second.size, e[i].first.mode,  e[i].second.mode};
       for (int row = 0; row < 6; ++row)
         expected[row * 256 + i] = i >= 253 ? rows[row][i - 253] : v[row];
     }
@@ -156,12 +160,12 @@ TEST_CASE("vcdiff: a custom code table shipped as a delta of the default one", "
   w.data = str("abcdefghz");
   w.inst = {1};  // ADD 8, explicit size
   put_int(w.inst, 8);
-  w.inst.push_back(255);          // RUN 7 of 'z'
-  w.inst.push_back(copy_op(0, 4)); // COPY 4 from 2: "cdef"; near = {2, 0}, same[2] = 2
+  w.inst.push_back(255);            // RUN 7 of 'z'
+  w.inst.push_back(copy_op(0, 4));  // COPY 4 from 2: "cdef"; near = {2, 0}, same[2] = 2
   put_int(w.addr, 2);
-  w.inst.push_back(253);          // COPY 5 from near[0] + 1 = 3: "defgh"
+  w.inst.push_back(253);  // COPY 5 from near[0] + 1 = 3: "defgh"
   put_int(w.addr, 1);
-  w.inst.push_back(254);          // COPY 6 from same[3] = 3: "defghz"
+  w.inst.push_back(254);  // COPY 6 from same[3] = 3: "defghz"
   w.addr.push_back(3);
   const Bytes expected = str("abcdefghzzzzzzzcdefdefghdefghz");
   w.target_length = expected.size();
@@ -178,7 +182,8 @@ TEST_CASE("vcdiff: a custom code table shipped as a delta of the default one", "
   CHECK(apply_error(bad) == bpatch::Errc::bad_patch);
 }
 
-TEST_CASE("vcdiff: a wrong adler32 is a checksum error, or the wrong source in window 0", "[vcdiff]") {
+TEST_CASE("vcdiff: a wrong adler32 is a checksum error, or the wrong source in window 0",
+          "[vcdiff]") {
   const Bytes old_data = str("0123456789");
   WindowSpec w0;  // COPY the whole source, ADD "!"
   w0.indicator = 1 | 4;
@@ -227,7 +232,8 @@ TEST_CASE("vcdiff: malformed patches are rejected with a specific error", "[vcdi
   const WindowSpec good = overlap_window();
   cases.push_back({"header only, no window", plain_header(), Errc::bad_patch});
   cases.push_back({"version 1", Bytes{0xD6, 0xC3, 0xC4, 0x01, 0x00}, Errc::unsupported});
-  cases.push_back({"unknown secondary id 7", Bytes{0xD6, 0xC3, 0xC4, 0x00, 0x01, 0x07}, Errc::unsupported});
+  cases.push_back(
+      {"unknown secondary id 7", Bytes{0xD6, 0xC3, 0xC4, 0x00, 0x01, 0x07}, Errc::unsupported});
   cases.push_back({"unknown header bits", Bytes{0xD6, 0xC3, 0xC4, 0x00, 0x08}, Errc::bad_patch});
   {
     WindowSpec w = good;
@@ -239,7 +245,8 @@ TEST_CASE("vcdiff: malformed patches are rejected with a specific error", "[vcdi
     w.target_length = 15;
     cases.push_back({"instructions overflow the target window", with_window(w), Errc::bad_patch});
     w.target_length = 17;
-    cases.push_back({"instructions stop short of the target window", with_window(w), Errc::bad_patch});
+    cases.push_back(
+        {"instructions stop short of the target window", with_window(w), Errc::bad_patch});
   }
   {
     WindowSpec w = good;

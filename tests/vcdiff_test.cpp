@@ -1,8 +1,8 @@
 // VCDIFF decoding against the real xdelta3: every pair x every encoder
 // option decodes byte for byte to NEW, and agrees with `xdelta3 -d`.
-#include "vcdiff_test_support.hpp"
-
 #include <sys/stat.h>
+
+#include "vcdiff_test_support.hpp"
 
 using namespace vcdiff_test;
 
@@ -35,7 +35,8 @@ std::vector<Pair> make_pairs() {
   Bytes grown = text;
   for (int i = 0; i < 40; ++i) {
     const Bytes ins = text_bytes(rng, 3000);
-    grown.insert(grown.begin() + static_cast<ptrdiff_t>(rng() % grown.size()), ins.begin(), ins.end());
+    grown.insert(grown.begin() + static_cast<ptrdiff_t>(rng() % grown.size()), ins.begin(),
+                 ins.end());
   }
   pairs.push_back({"growth", text, grown});
   Bytes shrunk(text.begin() + 1000, text.begin() + 60000);
@@ -65,7 +66,8 @@ TEST_CASE("vcdiff: xdelta3 patches decode byte for byte", "[vcdiff]") {
     for (const char* options : kOptions) {
       INFO("pair: " << pair.name << ", xdelta3 -e " << options);
       const Bytes patch = xdelta3_encode(dir, pair.old_data, pair.new_data, options);
-      REQUIRE(bpatch::detect_format(bpatch::MemorySource(as_span(patch))) == bpatch::Format::vcdiff);
+      REQUIRE(bpatch::detect_format(bpatch::MemorySource(as_span(patch))) ==
+              bpatch::Format::vcdiff);
       const Bytes ours = bpatch_apply(patch, pair.old_data);
       CHECK(ours == pair.new_data);
       Bytes theirs;
@@ -152,7 +154,8 @@ TEST_CASE("vcdiff: inspect reports windows, secondary, adler32 and the app heade
     CHECK(details["secondary"] == c.secondary);
     CHECK(details["adler32"] == c.adler32);
     CHECK(bpatch::check_source(bpatch::MemorySource(as_span(patch)),
-                               bpatch::MemorySource(as_span(old_data))) == bpatch::SourceCheck::matches);
+                               bpatch::MemorySource(as_span(old_data))) ==
+          bpatch::SourceCheck::matches);
   }
 }
 

@@ -4,21 +4,20 @@
 // xdelta3 cannot produce (VCD_TARGET windows, custom code tables).
 #pragma once
 
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <span>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
@@ -36,9 +35,9 @@ inline bool have_xdelta3() {
 
 // Fails the current test case when xdelta3 is missing; returns from it
 // (skips) only with BPATCH_ALLOW_MISSING_ORACLES=1 (testing/oracles.hpp).
-#define VCDIFF_REQUIRE_XDELTA3()                        \
-  do {                                                  \
-    if (!vcdiff_test::have_xdelta3()) return;           \
+#define VCDIFF_REQUIRE_XDELTA3()              \
+  do {                                        \
+    if (!vcdiff_test::have_xdelta3()) return; \
   } while (0)
 
 class ScratchDir {
@@ -68,7 +67,9 @@ inline Bytes read_file(const std::string& path) {
   return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
-inline bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+inline bool run(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
+}
 
 // xdelta3 -e -f [options] -s OLD NEW PATCH; returns the patch bytes.
 inline Bytes xdelta3_encode(const ScratchDir& dir, const Bytes& old_data, const Bytes& new_data,
@@ -83,7 +84,8 @@ inline Bytes xdelta3_encode(const ScratchDir& dir, const Bytes& old_data, const 
 }
 
 // xdelta3 -d; nullopt-like empty flag when xdelta3 rejects the patch.
-inline bool xdelta3_decode(const ScratchDir& dir, const Bytes& old_data, const Bytes& patch, Bytes& out) {
+inline bool xdelta3_decode(const ScratchDir& dir, const Bytes& old_data, const Bytes& patch,
+                           Bytes& out) {
   write_file(dir.file("old"), old_data);
   write_file(dir.file("patch"), patch);
   if (!run("xdelta3 -d -f -s '" + dir.file("old") + "' '" + dir.file("patch") + "' '" +
@@ -117,8 +119,8 @@ inline Bytes random_bytes(std::mt19937& rng, size_t n) {
 
 // Word soup: compressible, so the secondary compressors have work to do.
 inline Bytes text_bytes(std::mt19937& rng, size_t n) {
-  static const char* words[] = {"delta", "window", "copy", "add", "run", "source", "target",
-                                "the", "of", "patch", "huffman", "lzma", "address", "cache"};
+  static const char* words[] = {"delta", "window", "copy",  "add",     "run",  "source",  "target",
+                                "the",   "of",     "patch", "huffman", "lzma", "address", "cache"};
   Bytes b;
   b.reserve(n + 16);
   while (b.size() < n) {
@@ -166,7 +168,9 @@ inline void put_int(Bytes& out, uint64_t v) {
   }
 }
 
-inline void append(Bytes& out, const Bytes& more) { out.insert(out.end(), more.begin(), more.end()); }
+inline void append(Bytes& out, const Bytes& more) {
+  out.insert(out.end(), more.begin(), more.end());
+}
 
 struct WindowSpec {
   uint8_t indicator = 0;  // 1 VCD_SOURCE, 2 VCD_TARGET, 4 VCD_ADLER32

@@ -1,9 +1,9 @@
 // bpatch — crash-safe, all-or-nothing binary patching. The umbrella header.
 #pragma once
 
+#include "bpatch/change.hpp"
 #include "bpatch/diff.hpp"
 #include "bpatch/error.hpp"
-#include "bpatch/change.hpp"
 #include "bpatch/file_system.hpp"
 #include "bpatch/format.hpp"
 #include "bpatch/hash.hpp"

@@ -44,12 +44,18 @@ struct EditOp {
   Data data;            // write, insert, append
   std::string origin;   // "script.bpatch:12" for messages; may be empty
 
-  static EditOp write(uint64_t offset, Data data) { return {Kind::write, offset, 0, {}, std::move(data), {}}; }
+  static EditOp write(uint64_t offset, Data data) {
+    return {Kind::write, offset, 0, {}, std::move(data), {}};
+  }
   static EditOp fill(uint64_t offset, uint64_t length, uint8_t value) {
     return {Kind::fill, offset, length, std::byte{value}, {}, {}};
   }
-  static EditOp insert(uint64_t offset, Data data) { return {Kind::insert, offset, 0, {}, std::move(data), {}}; }
-  static EditOp erase(uint64_t offset, uint64_t length) { return {Kind::erase, offset, length, {}, {}, {}}; }
+  static EditOp insert(uint64_t offset, Data data) {
+    return {Kind::insert, offset, 0, {}, std::move(data), {}};
+  }
+  static EditOp erase(uint64_t offset, uint64_t length) {
+    return {Kind::erase, offset, length, {}, {}, {}};
+  }
   static EditOp truncate(uint64_t size) { return {Kind::truncate, 0, size, {}, {}, {}}; }
   static EditOp append(Data data) { return {Kind::append, 0, 0, {}, std::move(data), {}}; }
 };
@@ -65,17 +71,17 @@ struct Change {
   // alone, "already up to date".
   std::optional<Hash128> result;
   std::optional<Hash128> patch_hash;  // delta: the patch file's hash, checked before decoding
-  std::vector<EditOp> edits;      // edit
-  std::string patch;              // delta: the patch file (absolute or relative to the cwd)
-  std::string source;             // edit/delta: read the old content here instead of
-                                  // from target (`apply -o`); absolute or cwd-relative
-  Data content;                   // put
-  std::optional<uint32_t> mode;   // the result's permission bits; default: the target's
-                                  // (0644 for a new file)
-  std::string origin;             // "script.bpatch:12", for messages; may be empty
-  std::string data_dir;           // scripts: the script's directory, which every patch and
-                                  // file: path must resolve inside (as targets inside the
-                                  // root); empty: no such confinement
+  std::vector<EditOp> edits;          // edit
+  std::string patch;                  // delta: the patch file (absolute or relative to the cwd)
+  std::string source;                 // edit/delta: read the old content here instead of
+                                      // from target (`apply -o`); absolute or cwd-relative
+  Data content;                       // put
+  std::optional<uint32_t> mode;       // the result's permission bits; default: the target's
+                                      // (0644 for a new file)
+  std::string origin;                 // "script.bpatch:12", for messages; may be empty
+  std::string data_dir;               // scripts: the script's directory, which every patch and
+                                      // file: path must resolve inside (as targets inside the
+                                      // root); empty: no such confinement
 
   static Change edit(std::string target, std::vector<EditOp> ops = {}) {
     Change c;

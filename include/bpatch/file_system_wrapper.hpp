@@ -24,9 +24,7 @@ class FileSystemWrapper : public FileSystem {
   }
   void make_dir(const std::string& path, uint32_t mode) override { target_.make_dir(path, mode); }
   void remove_dir(const std::string& path) override { target_.remove_dir(path); }
-  void rename(const std::string& from, const std::string& to) override {
-    target_.rename(from, to);
-  }
+  void rename(const std::string& from, const std::string& to) override { target_.rename(from, to); }
   void unlink(const std::string& path) override { target_.unlink(path); }
   void sync_dir(const std::string& path) override { target_.sync_dir(path); }
   std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override {

@@ -55,9 +55,11 @@ int run_recover(const CommonOptions& common, const std::string& abandon_txid) {
     j.end_object();
     std::printf("%s\n", j.str().c_str());
   } else if (!common.quiet) {
-    if (report.transactions.empty()) std::printf("nothing to recover in %s\n", quote_controls(journal).c_str());
+    if (report.transactions.empty())
+      std::printf("nothing to recover in %s\n", quote_controls(journal).c_str());
     for (const auto& t : report.transactions) {
-      std::printf("transaction %s (%s): %s\n", t.txid.c_str(), state_name(t), quote_controls(t.plan).c_str());
+      std::printf("transaction %s (%s): %s\n", t.txid.c_str(), state_name(t),
+                  quote_controls(t.plan).c_str());
       if (common.verbose)
         for (const auto& target : t.targets) std::printf("  %s\n", quote_controls(target).c_str());
     }
@@ -83,10 +85,13 @@ int run_status(const CommonOptions& common) {
     return kExitOk;
   }
   for (const auto& t : pending) {
-    std::printf("transaction %s: %s\n  %s\n", t.txid.c_str(), state_name(t), quote_controls(t.plan).c_str());
-    for (const auto& target : t.targets) std::printf("  target %s\n", quote_controls(target).c_str());
+    std::printf("transaction %s: %s\n  %s\n", t.txid.c_str(), state_name(t),
+                quote_controls(t.plan).c_str());
+    for (const auto& target : t.targets)
+      std::printf("  target %s\n", quote_controls(target).c_str());
     if (t.targets.empty() || common.verbose)
-      for (const auto& shadow : t.shadows) std::printf("  shadow %s\n", quote_controls(shadow).c_str());
+      for (const auto& shadow : t.shadows)
+        std::printf("  shadow %s\n", quote_controls(shadow).c_str());
   }
   return kExitOk;
 }

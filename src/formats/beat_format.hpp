@@ -101,7 +101,8 @@ inline std::string crc_hex(uint32_t crc) {
 
 // Errc::checksum unless the CRC-32 of all but the patch's last 4 bytes is
 // the footer's patch CRC: any damaged or truncated patch stops here.
-inline void verify_patch_crc(const Source& patch, const ChecksumFooter& footer, const char* format) {
+inline void verify_patch_crc(const Source& patch, const ChecksumFooter& footer,
+                             const char* format) {
   const uint32_t actual = crc32_of(patch, 0, patch.size() - 4);
   if (actual != footer.patch_crc)
     throw Error(Errc::checksum, patch.name(),

@@ -101,14 +101,16 @@ uint64_t walk_actions(const Source& patch, const BpsHeader& h, Visit&& visit) {
     const uint64_t distance = delta >> 1;
     if (delta & 1) {
       if (distance > cursor)
-        fail_at(patch, at, std::string(name) + " moves its cursor " + std::to_string(distance) +
-                               " bytes back from " + std::to_string(cursor) + ", before the start");
+        fail_at(patch, at,
+                std::string(name) + " moves its cursor " + std::to_string(distance) +
+                    " bytes back from " + std::to_string(cursor) + ", before the start");
       cursor -= distance;
     } else {
       if (distance > limit - cursor)
-        fail_at(patch, at, std::string(name) + " moves its cursor " + std::to_string(distance) +
-                               " bytes on from " + std::to_string(cursor) + ", past the end (" +
-                               std::to_string(limit) + ")");
+        fail_at(patch, at,
+                std::string(name) + " moves its cursor " + std::to_string(distance) +
+                    " bytes on from " + std::to_string(cursor) + ", past the end (" +
+                    std::to_string(limit) + ")");
       cursor += distance;
     }
   };
@@ -119,38 +121,42 @@ uint64_t walk_actions(const Source& patch, const BpsHeader& h, Visit&& visit) {
     const uint64_t length = (word >> 2) + 1;
     const std::string name = kActionNames[kind];
     if (length > h.target_size - out)
-      fail_at(patch, at, name + " of " + std::to_string(length) + " bytes at target offset " +
-                             std::to_string(out) + " writes past the target size " +
-                             std::to_string(h.target_size));
+      fail_at(patch, at,
+              name + " of " + std::to_string(length) + " bytes at target offset " +
+                  std::to_string(out) + " writes past the target size " +
+                  std::to_string(h.target_size));
     switch (kind) {
       case kSourceRead:
         if (out > h.source_size || length > h.source_size - out)
-          fail_at(patch, at, "SourceRead of " + std::to_string(length) + " bytes at offset " +
-                                 std::to_string(out) + " reads past the source size " +
-                                 std::to_string(h.source_size));
+          fail_at(patch, at,
+                  "SourceRead of " + std::to_string(length) + " bytes at offset " +
+                      std::to_string(out) + " reads past the source size " +
+                      std::to_string(h.source_size));
         visit(kind, length, out);
         break;
       case kTargetRead:
         if (length > in.remaining())
-          fail_at(patch, at, "TargetRead of " + std::to_string(length) +
-                                 " bytes runs past the action area");
+          fail_at(patch, at,
+                  "TargetRead of " + std::to_string(length) + " bytes runs past the action area");
         visit(kind, length, in.offset());
         in.skip(length);
         break;
       case kSourceCopy:
         move(source_cursor, h.source_size, at, "SourceCopy");
         if (length > h.source_size - source_cursor)
-          fail_at(patch, at, "SourceCopy of " + std::to_string(length) + " bytes from " +
-                                 std::to_string(source_cursor) + " reads past the source size " +
-                                 std::to_string(h.source_size));
+          fail_at(patch, at,
+                  "SourceCopy of " + std::to_string(length) + " bytes from " +
+                      std::to_string(source_cursor) + " reads past the source size " +
+                      std::to_string(h.source_size));
         visit(kind, length, source_cursor);
         source_cursor += length;
         break;
       case kTargetCopy:
         move(target_cursor, out, at, "TargetCopy");
         if (target_cursor >= out)
-          fail_at(patch, at, "TargetCopy from target offset " + std::to_string(target_cursor) +
-                                 ", which is not written yet (" + std::to_string(out) + " written)");
+          fail_at(patch, at,
+                  "TargetCopy from target offset " + std::to_string(target_cursor) +
+                      ", which is not written yet (" + std::to_string(out) + " written)");
         visit(kind, length, target_cursor);
         target_cursor += length;
         break;
@@ -159,8 +165,9 @@ uint64_t walk_actions(const Source& patch, const BpsHeader& h, Visit&& visit) {
     ++count;
   }
   if (out != h.target_size)
-    fail_at(patch, h.actions_end, "the actions produce " + std::to_string(out) +
-                                      " bytes but the target size is " + std::to_string(h.target_size));
+    fail_at(patch, h.actions_end,
+            "the actions produce " + std::to_string(out) + " bytes but the target size is " +
+                std::to_string(h.target_size));
   return count;
 }
 
@@ -239,8 +246,8 @@ void apply_bps(const Source& patch, const Source& old, Sink& out) {
   writer.finish();
   if (writer.crc() != h.footer.target_crc)
     throw Error(Errc::checksum, patch.name(),
-                "the decoded target's CRC32 is " + crc_hex(writer.crc()) + " but the BPS patch says " +
-                    crc_hex(h.footer.target_crc));
+                "the decoded target's CRC32 is " + crc_hex(writer.crc()) +
+                    " but the BPS patch says " + crc_hex(h.footer.target_crc));
 }
 
 }  // namespace bpatch::formats

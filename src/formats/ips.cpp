@@ -56,7 +56,7 @@ struct IpsRecord {
   uint32_t offset;    // output offset
   uint32_t length;    // bytes written (run length for RLE)
   bool rle;
-  std::byte value;    // RLE value
+  std::byte value;  // RLE value
   uint64_t end() const { return uint64_t{offset} + length; }
 };
 
@@ -104,7 +104,8 @@ IpsIndex index_ips(const Source& patch) {
       r.length = size;
       r.data_pos = in.offset();
       if (size > in.remaining())
-        fail_at(patch, at, "record of " + std::to_string(size) + " bytes runs past the end of the patch");
+        fail_at(patch, at,
+                "record of " + std::to_string(size) + " bytes runs past the end of the patch");
       in.skip(size);
     }
     if (r.offset < prev_end) index.sorted_disjoint = false;
@@ -168,7 +169,8 @@ PatchInfo inspect_ips(const Source& patch) {
   info.details.emplace_back("rle records", std::to_string(index.rle_records));
   info.details.emplace_back("writes up to", std::to_string(index.max_end));
   if (index.truncate) info.details.emplace_back("truncate", std::to_string(*index.truncate));
-  info.details.emplace_back("sorted", index.sorted_disjoint ? "yes" : "no (unsorted or overlapping)");
+  info.details.emplace_back("sorted",
+                            index.sorted_disjoint ? "yes" : "no (unsorted or overlapping)");
   return info;
 }
 

@@ -19,8 +19,11 @@ struct FormatEntry {
 
 using namespace std::string_view_literals;
 
-#define BPATCH_FORMAT(fmt, label, magic) \
-  FormatEntry { Format::fmt, label, magic, formats::inspect_##fmt, formats::check_source_##fmt, formats::apply_##fmt }
+#define BPATCH_FORMAT(fmt, label, magic)                                            \
+  FormatEntry {                                                                     \
+    Format::fmt, label, magic, formats::inspect_##fmt, formats::check_source_##fmt, \
+        formats::apply_##fmt                                                        \
+  }
 
 const std::array<FormatEntry, 7> kFormats = {
     BPATCH_FORMAT(bsdiff40, "bsdiff", "BSDIFF40"sv),

@@ -13,7 +13,7 @@
 namespace bpatch::formats {
 namespace {
 
-constexpr size_t kMinRing = size_t{1} << 18;      // staging: 256 KiB
+constexpr size_t kMinRing = size_t{1} << 18;          // staging: 256 KiB
 constexpr uint64_t kPassThrough = uint64_t{1} << 15;  // longer runs go to the sink directly
 constexpr size_t kScratch = size_t{1} << 16;
 
@@ -59,7 +59,8 @@ void TargetWriter::stage(std::span<const std::byte> data) {
   while (!data.empty()) {
     if (pos_ - flushed_ >= ring / 2) flush();
     const size_t at = static_cast<size_t>(pos_ % ring);
-    const size_t room = static_cast<size_t>(std::min<uint64_t>(ring / 2 - (pos_ - flushed_), ring - at));
+    const size_t room =
+        static_cast<size_t>(std::min<uint64_t>(ring / 2 - (pos_ - flushed_), ring - at));
     const size_t n = std::min(room, data.size());
     std::memcpy(ring_.data() + at, data.data(), n);
     if (compute_crc_) crc_.update(data.first(n));
@@ -153,8 +154,8 @@ void TargetWriter::read_output(uint64_t offset, std::span<std::byte> out) {
 
 void TargetWriter::append_copy(uint64_t from, uint64_t length) {
   if (from >= pos_)
-    throw Error(Errc::bad_patch, "<output>", "copy from output offset " + std::to_string(from) +
-                                                 " which is not written yet");
+    throw Error(Errc::bad_patch, "<output>",
+                "copy from output offset " + std::to_string(from) + " which is not written yet");
   const uint64_t distance = pos_ - from;
   const uint64_t ring = ring_.size();
   while (length > 0) {
@@ -164,7 +165,8 @@ void TargetWriter::append_copy(uint64_t from, uint64_t length) {
     // growing steps, which turns a one-byte run into a few large copies.
     uint64_t span_back = distance;
     if (distance < length) {
-      const uint64_t limit = std::max<uint64_t>(distance, std::min<uint64_t>(pos_ - from, ring / 2));
+      const uint64_t limit =
+          std::max<uint64_t>(distance, std::min<uint64_t>(pos_ - from, ring / 2));
       span_back = limit - limit % distance;
     }
     const uint64_t src = pos_ - span_back;

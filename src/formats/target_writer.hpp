@@ -60,12 +60,12 @@ class TargetWriter {
   Sink& out_;
   const uint64_t sink_base_;  // out_.size() when the writer started
   const bool compute_crc_;
-  const size_t window_;       // how much history must stay readable in memory
+  const size_t window_;  // how much history must stay readable in memory
   std::vector<std::byte> ring_;
   std::vector<std::byte> scratch_;
-  uint64_t pos_ = 0;          // output bytes appended
-  uint64_t flushed_ = 0;      // output bytes handed to the sink
-  uint64_t valid_from_ = 0;   // ring slots below this offset were never filled
+  uint64_t pos_ = 0;         // output bytes appended
+  uint64_t flushed_ = 0;     // output bytes handed to the sink
+  uint64_t valid_from_ = 0;  // ring slots below this offset were never filled
   Crc32 crc_;
 };
 

@@ -82,8 +82,9 @@ uint64_t walk_hunks(const Source& patch, const UpsHeader& h, Skip&& skip, Xor&& 
     const uint64_t at = in.offset();
     const uint64_t distance = read_beat_varint(in, "hunk offset");
     if (p > limit || distance > limit - p)
-      fail_at(patch, at, "hunk moves the cursor past the end of both files (" +
-                             std::to_string(limit) + " bytes)");
+      fail_at(
+          patch, at,
+          "hunk moves the cursor past the end of both files (" + std::to_string(limit) + " bytes)");
     p += distance;
     skip(p);
     for (;;) {
@@ -91,8 +92,9 @@ uint64_t walk_hunks(const Source& patch, const UpsHeader& h, Skip&& skip, Xor&& 
       if (byte_at >= h.hunks_end) fail_at(patch, at, "hunk has no terminating 0 byte");
       const uint8_t x = in.u8();
       if (x != 0 && p >= limit)
-        fail_at(patch, byte_at, "hunk changes a byte past the end of both files (" +
-                                    std::to_string(limit) + " bytes)");
+        fail_at(
+            patch, byte_at,
+            "hunk changes a byte past the end of both files (" + std::to_string(limit) + " bytes)");
       xor_byte(p, x);
       ++p;
       if (x == 0) break;
@@ -115,7 +117,8 @@ bool classify_source(const Source& patch, const UpsHeader& h, const Source& old)
                      describe(h.input_size, h.footer.source_crc) + " (or, to undo it, " +
                      describe(h.output_size, h.footer.target_crc) + "), got " + got);
   };
-  if (size != h.input_size && size != h.output_size) throw mismatch(std::to_string(size) + " bytes");
+  if (size != h.input_size && size != h.output_size)
+    throw mismatch(std::to_string(size) + " bytes");
   const uint32_t crc = crc32_of(old, 0, size);
   if (size == h.input_size && crc == h.footer.source_crc) return true;
   if (size == h.output_size && crc == h.footer.target_crc) return false;
@@ -127,8 +130,8 @@ bool classify_source(const Source& patch, const UpsHeader& h, const Source& old)
 PatchInfo inspect_ups(const Source& patch) {
   const UpsHeader h = read_header(patch);
   uint64_t xor_bytes = 0;
-  const uint64_t hunks =
-      walk_hunks(patch, h, [](uint64_t) {}, [&](uint64_t, uint8_t x) { xor_bytes += x != 0; });
+  const uint64_t hunks = walk_hunks(
+      patch, h, [](uint64_t) {}, [&](uint64_t, uint8_t x) { xor_bytes += x != 0; });
   PatchInfo info;
   info.format = Format::ups;
   info.patch_size = patch.size();
@@ -175,20 +178,18 @@ void apply_ups(const Source& patch, const Source& old, Sink& out) {
     }
     done = std::max(done, end);
   };
-  walk_hunks(
-      patch, h, copy_input,
-      [&](uint64_t p, uint8_t x) {
-        uint8_t value = x;
-        if (p < in_size) {
-          if (input.offset() != p) input.seek(p);
-          value ^= input.u8();
-        }
-        if (p < out_size) {
-          pending.push_back(std::byte{value});
-          if (pending.size() == kXorBuffer) drain();
-        }
-        done = p + 1;
-      });
+  walk_hunks(patch, h, copy_input, [&](uint64_t p, uint8_t x) {
+    uint8_t value = x;
+    if (p < in_size) {
+      if (input.offset() != p) input.seek(p);
+      value ^= input.u8();
+    }
+    if (p < out_size) {
+      pending.push_back(std::byte{value});
+      if (pending.size() == kXorBuffer) drain();
+    }
+    done = p + 1;
+  });
   copy_input(out_size);
   writer.finish();
   if (writer.crc() != out_crc)

@@ -13,24 +13,26 @@ CodeTable build_standard() {
   auto single = [&](uint8_t type, uint8_t size, uint8_t mode) {
     t.entries[i++] = CodeEntry{HalfInst{type, size, mode}, HalfInst{}};
   };
-  single(kRun, 0, 0);                                           // 0
+  single(kRun, 0, 0);                                                                  // 0
   for (int size = 0; size <= 17; ++size) single(kAdd, static_cast<uint8_t>(size), 0);  // 1..18
-  for (int mode = 0; mode <= 8; ++mode) {                       // 19..162
+  for (int mode = 0; mode <= 8; ++mode) {                                              // 19..162
     single(kCopy, 0, static_cast<uint8_t>(mode));
     for (int size = 4; size <= 18; ++size)
       single(kCopy, static_cast<uint8_t>(size), static_cast<uint8_t>(mode));
   }
-  for (int mode = 0; mode <= 5; ++mode)                         // 163..234
+  for (int mode = 0; mode <= 5; ++mode)  // 163..234
     for (int add = 1; add <= 4; ++add)
       for (int copy = 4; copy <= 6; ++copy)
-        t.entries[i++] = CodeEntry{HalfInst{kAdd, static_cast<uint8_t>(add), 0},
-                                   HalfInst{kCopy, static_cast<uint8_t>(copy), static_cast<uint8_t>(mode)}};
-  for (int mode = 6; mode <= 8; ++mode)                         // 235..246
+        t.entries[i++] =
+            CodeEntry{HalfInst{kAdd, static_cast<uint8_t>(add), 0},
+                      HalfInst{kCopy, static_cast<uint8_t>(copy), static_cast<uint8_t>(mode)}};
+  for (int mode = 6; mode <= 8; ++mode)  // 235..246
     for (int add = 1; add <= 4; ++add)
       t.entries[i++] = CodeEntry{HalfInst{kAdd, static_cast<uint8_t>(add), 0},
                                  HalfInst{kCopy, 4, static_cast<uint8_t>(mode)}};
-  for (int mode = 0; mode <= 8; ++mode)                         // 247..255
-    t.entries[i++] = CodeEntry{HalfInst{kCopy, 4, static_cast<uint8_t>(mode)}, HalfInst{kAdd, 1, 0}};
+  for (int mode = 0; mode <= 8; ++mode)  // 247..255
+    t.entries[i++] =
+        CodeEntry{HalfInst{kCopy, 4, static_cast<uint8_t>(mode)}, HalfInst{kAdd, 1, 0}};
   return t;
 }
 
@@ -75,8 +77,8 @@ CodeTable CodeTable::from_bytes(std::span<const uint8_t, kCodeTableBytes> b, uin
     for (HalfInst& h : halves) {
       if (h.type > kCopy)
         throw Error(Errc::bad_patch, name,
-                    "custom code table: entry " + std::to_string(i) + " has unknown instruction type " +
-                        std::to_string(h.type));
+                    "custom code table: entry " + std::to_string(i) +
+                        " has unknown instruction type " + std::to_string(h.type));
       if (h.type != kCopy) h.mode = 0;
       if (h.type == kNoop) h.size = 0;
     }

@@ -77,7 +77,7 @@ class Decoder {
   std::vector<uint8_t> target_;
   std::vector<uint8_t> segment_;  // a VCD_TARGET segment
   uint64_t output_ = 0;           // target bytes written so far
-  uint64_t decoded_budget_ = 0;  // decompressed section bytes the window may still use
+  uint64_t decoded_budget_ = 0;   // decompressed section bytes the window may still use
 };
 
 // Decodes a VCD_CODETABLE header's table (a VCDIFF delta of the default

@@ -41,9 +41,7 @@ constexpr unsigned kMaxGroups = 8;
 constexpr unsigned kMaxSelLen = 7;
 constexpr unsigned kSectorMult = 5;
 
-[[noreturn]] void fail(const std::string& why) {
-  throw Error(Errc::bad_patch, "", "djw: " + why);
-}
+[[noreturn]] void fail(const std::string& why) { throw Error(Errc::bad_patch, "", "djw: " + why); }
 
 // A canonical Huffman decoder over an alphabet of up to 256 symbols.
 class Huffman {
@@ -148,7 +146,7 @@ class DjwDecoder final : public SecondaryDecoder {
     cl.build(clclen.data(), kTotalCodes, kMaxClcLen, "code-length");
 
     // Code lengths of every group's 256 symbols.
-    std::array<uint8_t, kMaxCodeLen + 1> clmtf = {0, 4, 5, 6, 7, 8, 9, 10, 3, 11, 2,
+    std::array<uint8_t, kMaxCodeLen + 1> clmtf = {0,  4,  5, 6,  7,  8,  9,  10, 3,  11, 2,
                                                   12, 13, 1, 14, 15, 16, 17, 18, 19, 20};
     std::vector<uint8_t> clen(size_t{groups} * 256);
     decode_mtf_1_2(in, cl, clmtf.data(), clmtf.size(), clen.data(), clen.size(), 256);

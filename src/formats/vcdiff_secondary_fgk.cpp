@@ -29,9 +29,7 @@ constexpr int kNodes = 2 * kAlphabet - 1;
 constexpr int kBlocks = 2 * kNodes;
 constexpr int kNil = -1;
 
-[[noreturn]] void fail(const std::string& why) {
-  throw Error(Errc::bad_patch, "", "fgk: " + why);
-}
+[[noreturn]] void fail(const std::string& why) { throw Error(Errc::bad_patch, "", "fgk: " + why); }
 
 struct Node {
   uint32_t weight = 0;

@@ -34,8 +34,8 @@ class SourceCache {
   const uint8_t* block(uint64_t index);
 
   const Source& src_;
-  std::unique_ptr<uint8_t[]> data_;     // kSlots * kBlock, allocated (not touched) on first use
-  std::vector<uint64_t> tags_;          // block index held by each slot
+  std::unique_ptr<uint8_t[]> data_;  // kSlots * kBlock, allocated (not touched) on first use
+  std::vector<uint64_t> tags_;       // block index held by each slot
 };
 
 }  // namespace bpatch::vcdiff

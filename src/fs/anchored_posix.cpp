@@ -162,8 +162,9 @@ class AnchoredPosixFileSystem final : public FileSystem {
       return plain_.lstat(path);
     }
     struct stat st;
-    const int rc = at->name.empty() ? ::fstat(at->dir, &st)
-                                    : ::fstatat(at->dir, at->name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    const int rc = at->name.empty()
+                       ? ::fstat(at->dir, &st)
+                       : ::fstatat(at->dir, at->name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
     if (rc != 0) {
       if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
       throw_sys_error(path, "stat", errno);
@@ -304,7 +305,8 @@ class AnchoredPosixFileSystem final : public FileSystem {
       if (err == ELOOP || err == EXDEV)
         throw Error(Errc::invalid_path, path,
                     "a symbolic link appeared in the path after it was checked (refused: it "
-                    "could lead outside " + anchor->dir + ")",
+                    "could lead outside " +
+                        anchor->dir + ")",
                     err);
       throw_sys_error(path, "open parent directory", err);
     }

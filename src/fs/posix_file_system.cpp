@@ -344,7 +344,8 @@ std::optional<uint64_t> PosixFileSystem::free_space(const std::string& dir) {
 
 std::optional<uint64_t> PosixFileSystem::mount_id(const std::string& path) {
   struct statx stx;
-  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) != 0 ||
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) !=
+          0 ||
       !(stx.stx_mask & STATX_MNT_ID))
     return std::nullopt;  // before Linux 5.8: the caller compares st_dev
   return stx.stx_mnt_id;

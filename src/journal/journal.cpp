@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "bpatch/error.hpp"
 #include "base/paths.hpp"
+#include "bpatch/error.hpp"
 
 namespace bpatch::journal {
 
@@ -161,8 +161,8 @@ void write_synced_file(Durability& sync, const std::string& path, std::string_vi
   // transaction is refused (before its commit point) instead.
   if (bytes.size() > kMaxRecordSize)
     throw Error(Errc::too_large, path,
-                "the transaction is too large for one journal record (" + std::to_string(bytes.size() >> 20) +
-                    " MiB; the limit is 64 MiB): split it");
+                "the transaction is too large for one journal record (" +
+                    std::to_string(bytes.size() >> 20) + " MiB; the limit is 64 MiB): split it");
   auto file = sync.fs().open(path, OpenMode::create_exclusive);
   file->write_at(0, std::as_bytes(std::span(bytes.data(), bytes.size())));
   sync.sync_file(*file, site);

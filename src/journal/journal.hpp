@@ -14,8 +14,8 @@
 #include <optional>
 #include <string>
 
-#include "bpatch/file_system.hpp"
 #include "base/durability.hpp"
+#include "bpatch/file_system.hpp"
 
 namespace bpatch::journal {
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <set>
 
-#include "bpatch/error.hpp"
 #include "base/paths.hpp"
+#include "bpatch/error.hpp"
 #include "journal/records.hpp"
 #include "journal/replay.hpp"
 
@@ -21,7 +21,8 @@ template <typename Record>
 void check_home(const Record& record, const Journal& journal, const std::string& path) {
   if (record.journal != journal.dir())
     throw Error(Errc::journal, path,
-                "this record was written for the journal " + record.journal + ", not " + journal.dir() +
+                "this record was written for the journal " + record.journal + ", not " +
+                    journal.dir() +
                     " (was the tree copied or moved?); nothing was changed — finish it from its "
                     "original place, or remove the record by hand");
 }
@@ -35,9 +36,9 @@ void check_beneath_root(const std::string& root, const std::string& journal_dir,
   const bool beneath = path.starts_with(root == "/" ? root : root + "/") && path != root;
   const bool in_journal = path == journal_dir || path.starts_with(journal_dir + "/");
   if (!canonical || !beneath || in_journal)
-    throw Error(Errc::journal, record,
-                "names " + path + ", which is not beneath its root " + root +
-                    "; nothing was changed");
+    throw Error(
+        Errc::journal, record,
+        "names " + path + ", which is not beneath its root " + root + "; nothing was changed");
 }
 
 }  // namespace
@@ -56,7 +57,8 @@ ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::
     throw Error(Errc::journal, path,
                 e.message() +
                     ": a committed manifest is damaged; nothing was changed. Inspect the files "
-                    "it names, then `bpatch recover --abandon " + txid + "`");
+                    "it names, then `bpatch recover --abandon " +
+                    txid + "`");
   }
   if (record.txid != txid)
     throw Error(Errc::journal, path, "names transaction " + record.txid + "; nothing was changed");
@@ -238,7 +240,8 @@ std::string abandon_committed(Durability& journal_sync, const Journal& journal,
     } else {
       neither.push_back(e.target);
     }
-    if (shadow && shadow->type == FileType::regular && paths::is_shadow_of(e.shadow, manifest.txid)) {
+    if (shadow && shadow->type == FileType::regular &&
+        paths::is_shadow_of(e.shadow, manifest.txid)) {
       fs.unlink(e.shadow);
       dirs.insert(paths::dirname(e.shadow));
     }
@@ -315,7 +318,9 @@ std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal
       if (!lost.empty())
         pending.plan = "stuck: committed, but the new content of " + lost +
                        " is gone (its shadow file was deleted), so recover cannot finish it. "
-                       "`bpatch recover --abandon " + txid + "` drops it and says which files "
+                       "`bpatch recover --abandon " +
+                       txid +
+                       "` drops it and says which files "
                        "it leaves new and which old";
     } else {
       size_t present = 0;

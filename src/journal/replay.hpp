@@ -3,8 +3,8 @@
 // starts, and replays its own manifest with the very same code).
 #pragma once
 
-#include "bpatch/recovery.hpp"
 #include "base/durability.hpp"
+#include "bpatch/recovery.hpp"
 #include "journal/journal.hpp"
 
 namespace bpatch::journal {

@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "edit/edit_list.hpp"
 #include "bpatch/hash.hpp"
+#include "edit/edit_list.hpp"
 #include "script/script_lexer.hpp"
 
 namespace bpatch::script {

@@ -2,9 +2,9 @@
 
 #include <set>
 
+#include "base/paths.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
-#include "base/paths.hpp"
 #include "journal/journal.hpp"
 #include "txn/plan_limits.hpp"
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "edit/edit_list.hpp"
 #include "bpatch/file_system.hpp"
 #include "bpatch/transaction.hpp"
+#include "edit/edit_list.hpp"
 
 namespace bpatch {
 

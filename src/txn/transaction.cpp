@@ -17,17 +17,17 @@
 #include <system_error>
 #include <thread>
 
-#include "bpatch/error.hpp"
-#include "bpatch/file_system.hpp"
 #include "base/durability.hpp"
 #include "base/paths.hpp"
-#include "txn/plan.hpp"
-#include "txn/file_metadata.hpp"
-#include "txn/shadow_file.hpp"
+#include "bpatch/error.hpp"
+#include "bpatch/file_system.hpp"
 #include "journal/journal.hpp"
 #include "journal/records.hpp"
 #include "journal/replay.hpp"
 #include "txn/commit.hpp"
+#include "txn/file_metadata.hpp"
+#include "txn/plan.hpp"
+#include "txn/shadow_file.hpp"
 
 namespace bpatch {
 namespace {
@@ -172,13 +172,12 @@ void stage_all(Durability& sync, const TransactionOptions& options,
         // The shadow is ours, not the user's: the error names the target.
         std::lock_guard lock(failure_mutex);
         if (!failure)
-          failure = e.path() == p.shadow
-                        ? std::make_exception_ptr(Error(
-                              e.code(), p.target,
-                              "writing its new content (in " + paths::basename(p.shadow) +
-                                  "): " + e.message(),
-                              e.sys_errno()))
-                        : std::current_exception();
+          failure = e.path() == p.shadow ? std::make_exception_ptr(Error(
+                                               e.code(), p.target,
+                                               "writing its new content (in " +
+                                                   paths::basename(p.shadow) + "): " + e.message(),
+                                               e.sys_errno()))
+                                         : std::current_exception();
         failed = true;
       } catch (...) {
         std::lock_guard lock(failure_mutex);
@@ -424,20 +423,20 @@ CommitResult commit_changes(FileSystem& fs, const TransactionOptions& given,
   const TransactionOptions options = canonical(fs, given);
   CommitResult result;
   Commit commit(fs, options, std::move(skip_sync));
-  commit.lock_and_recover(result);                     // steps 1-3
+  commit.lock_and_recover(result);  // steps 1-3
   std::vector<PlannedChange> plan;
-  const auto work = commit.validate(plan, changes);   // step 4
+  const auto work = commit.validate(plan, changes);  // step 4
   if (!work.empty()) {
     try {
-      commit.write_intent(work);                       // step 5
-      commit.stage(work);                              // steps 6-7
-      commit.check_targets_unchanged(work);            // step 8
-      commit.write_manifest(work);                     // step 9
+      commit.write_intent(work);             // step 5
+      commit.stage(work);                    // steps 6-7
+      commit.check_targets_unchanged(work);  // step 8
+      commit.write_manifest(work);           // step 9
     } catch (const Error& e) {
       commit.roll_back_and_rethrow(e);
     }
-    commit.commit_point();                             // step 10
-    commit.finish();                                   // steps 10-12
+    commit.commit_point();  // step 10
+    commit.finish();        // steps 10-12
     result.txid = commit.txid();
   }
   for (const auto& p : plan) result.files.push_back(result_of(p));

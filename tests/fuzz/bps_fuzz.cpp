@@ -4,14 +4,15 @@
 // harness writes the right source CRC, the CRC the result must have and the
 // patch CRC into the footer, so the fuzzer explores the actions rather than
 // the checksums. Patches declaring more than 64 KiB are decoded into a sink
-// capped at 1 MiB, without the reference. Only bpatch::Error is caught: any other exception or disagreement aborts.
+// capped at 1 MiB, without the reference. Only bpatch::Error is caught: any other exception or
+// disagreement aborts.
 #include <cstdint>
 #include <cstdlib>
 
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
-#include "testing/rom_reference.hpp"
 #include "rom_fuzz_support.hpp"
+#include "testing/rom_reference.hpp"
 
 using namespace bpatch;
 using namespace bpatch::testing;

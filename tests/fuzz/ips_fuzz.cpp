@@ -11,8 +11,8 @@
 
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
-#include "testing/rom_reference.hpp"
 #include "rom_fuzz_support.hpp"
+#include "testing/rom_reference.hpp"
 
 using namespace bpatch;
 using namespace bpatch::testing;

@@ -22,10 +22,13 @@ inline void put_le32_at(Bytes& b, size_t at, uint32_t v) {
 class CappedSink final : public Sink {
  public:
   void write(std::span<const std::byte> data) override {
-    if (inner_.size() + data.size() > (1u << 20)) throw Error(Errc::too_large, "<fuzz sink>", "output cap");
+    if (inner_.size() + data.size() > (1u << 20))
+      throw Error(Errc::too_large, "<fuzz sink>", "output cap");
     inner_.write(data);
   }
-  void read_back(uint64_t offset, std::span<std::byte> out) override { inner_.read_back(offset, out); }
+  void read_back(uint64_t offset, std::span<std::byte> out) override {
+    inner_.read_back(offset, out);
+  }
   uint64_t size() const override { return inner_.size(); }
 
  private:
@@ -35,7 +38,7 @@ class CappedSink final : public Sink {
 // Decodes `patch` against `old` and aborts (a finding) unless the library
 // fails exactly when the reference does, and otherwise agrees byte for byte.
 inline void check_against_reference(const Source& patch, const Source& old,
-                                     const std::optional<Bytes>& expected) {
+                                    const std::optional<Bytes>& expected) {
   try {
     check_source(patch, old);
   } catch (const Error&) {

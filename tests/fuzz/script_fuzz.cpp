@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "edit/edit_list.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/file_system.hpp"
 #include "bpatch/script.hpp"
+#include "edit/edit_list.hpp"
 
 namespace {
 
