@@ -27,7 +27,7 @@ const std::string kIps = std::string("PATCH") + std::string("\0\0\0\0\1", 5) + "
 
 }  // namespace
 
-TEST_CASE("--json is valid JSON for file names that are not UTF-8", "[trust][output]") {
+TEST_CASE("the --json report is valid JSON for file names that are not UTF-8", "[trust][output]") {
   require_tool("python3");
   TempDir dir;
   const std::string name = std::string("latin1-\xe9-\xff-\xc3(-") + "\x1b[31m-\x7f-ok-\xc3\xa9";

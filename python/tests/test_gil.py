@@ -44,8 +44,10 @@ def test_thread_runs_during_large_commit(root):
     inside, start, end = ticks_during(commit)
     assert (root / "new.bin").read_bytes() == data
     # Holding the GIL, the commit would leave the thread a few ticks at its
-    # start at most; released, the thread runs in most 20 ms slices of it.
+    # start at most (3 of 93 slices, measured); released, the thread runs in
+    # most 20 ms slices of it — fewer on a loaded machine, so the bar is a
+    # fifth, still far above what a held GIL allows.
     slices = max(1, int((end - start) / BUCKET))
     covered = len({int((t - start) / BUCKET) for t in inside})
     assert end - start > 0.1, "commit too fast to tell"
-    assert covered >= slices * 0.5, (covered, slices)
+    assert covered >= max(3, slices * 0.2), (covered, slices)

@@ -62,11 +62,19 @@ struct DiffArgs {
   int zstd_level = 19;             // --level
   uint64_t bsdiff_max_mib = 0;     // --bsdiff-max-mib (0: the library's default)
   bool tree_statements = false;    // --tree-statements
+  std::string sign_key;            // --sign NAME.key: sign the script (or the patch)
+  std::string password_file;       // --password-file for an encrypted --sign key
 };
 
 struct VerifyArgs {
-  std::string bundle;  // a bundle directory or its update.bpatch
+  std::string bundle;              // a bundle directory or its update.bpatch
+  std::vector<std::string> trust;  // --trust KEY.pub: require a signature by one of them
 };
+
+// Signs `path` with the secret key file (as `bpatch sign`); prints a line
+// unless quiet.
+void sign_with_key(const CommonOptions& common, const std::string& key_file,
+                   const std::string& password_file, const std::string& path);
 
 int run_apply(const CommonOptions& common, const ApplyArgs& args);
 int run_diff(const CommonOptions& common, const DiffArgs& args);

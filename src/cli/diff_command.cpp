@@ -117,6 +117,10 @@ int run_diff(const CommonOptions& common, const DiffArgs& args) {
   }
   bar.clear();
   print_warnings(result);
+  // The script pins every data file by its hash, so signing it signs the bundle.
+  if (!args.sign_key.empty())
+    sign_with_key(common, args.sign_key, args.password_file,
+                  tree ? (std::filesystem::path(out) / "update.bpatch").string() : out);
   if (common.json)
     print_json(args, result, tree);
   else

@@ -92,9 +92,11 @@ int main(int argc, char** argv) {
   apply->add_flag("--dry-run", common.dry_run, "Validate and report; write nothing");
   apply->add_flag("--allow-hardlinks", common.allow_hardlinks,
                   "Replace targets that have several hard links (the links are split)");
-  apply->add_option("--trust", apply_args.trust,
-                    "Require SCRIPT.minisig by this minisign public key (repeatable; also "
-                    "$BPATCH_TRUST, colon-separated)");
+  apply
+      ->add_option("--trust", apply_args.trust,
+                   "Require SCRIPT.minisig by this minisign public key (repeatable; also "
+                   "$BPATCH_TRUST, colon-separated)")
+      ->allow_extra_args(false);
   add_common(apply, common, wait, true);
   apply->footer(
       "\nExamples:\n"
@@ -149,6 +151,10 @@ int main(int argc, char** argv) {
   diff->add_option("--level", diff_args.zstd_level, "zstd compression level (default: 19)");
   diff->add_option("--bsdiff-max-mib", diff_args.bsdiff_max_mib,
                    "Largest old file bsdiff is used for, in MiB (default: 256; ~5x in memory)");
+  diff->add_option("--sign", diff_args.sign_key,
+                   "Sign the script (or the patch) with this minisign secret key");
+  diff->add_option("--password-file", diff_args.password_file,
+                   "The password of an encrypted --sign key, on this file's first line");
   diff->add_flag("--tree-statements", diff_args.tree_statements,
                  "Also write symlink/mkdir/rmdir/chmod statements (not yet read by apply)");
   diff->add_flag("--json", common.json, "Print a machine-readable report on stdout");
@@ -164,6 +170,11 @@ int main(int argc, char** argv) {
   verify->add_option("BUNDLE", verify_args.bundle, "A bundle directory or its update.bpatch")
       ->required();
   verify->add_option("--root", common.root, "The tree to compare with the bundle");
+  verify
+      ->add_option("--trust", verify_args.trust,
+                   "Require update.bpatch.minisig by this public key (repeatable; also "
+                   "$BPATCH_TRUST)")
+      ->allow_extra_args(false);
   verify->add_flag("--json", common.json, "Print a machine-readable report on stdout");
   verify->add_flag("-q,--quiet", common.quiet, "Print only problems");
   auto* keygen = app.add_subcommand("keygen", "Make a minisign key pair: NAME.pub and NAME.key");
@@ -192,8 +203,10 @@ int main(int argc, char** argv) {
 
   auto* verify_signature = app.add_subcommand(
       "verify-signature", "Check FILE.minisig against trusted minisign public keys");
-  verify_signature->add_option("--trust", verify_signature_args.trust,
-                               "A trusted public key file (repeatable; also $BPATCH_TRUST)");
+  verify_signature
+      ->add_option("--trust", verify_signature_args.trust,
+                   "A trusted public key file (repeatable; also $BPATCH_TRUST)")
+      ->allow_extra_args(false);
   verify_signature->add_option("FILE", verify_signature_args.file, "The signed file")->required();
   verify_signature->add_flag("--json", common.json, "Print a machine-readable report on stdout");
   verify_signature->add_flag("-q,--quiet", common.quiet, "Print nothing but errors");

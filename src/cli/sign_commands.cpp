@@ -128,6 +128,18 @@ int run_sign(const CommonOptions& common, const SignArgs& args) {
   return kExitOk;
 }
 
+void sign_with_key(const CommonOptions& common, const std::string& key_file,
+                   const std::string& password_file, const std::string& path) {
+  PosixFileSystem fs;
+  PasswordGuard password;
+  if (!password_file.empty()) password.value = read_password(password_file);
+  const SecretKey key = load_secret_key(fs, absolute_path(key_file), password.view());
+  const Signature sig = sign_file(fs, key, path, SignOptions{});
+  if (!common.json && !common.quiet)
+    std::printf("signed %s -> %s.minisig (key %s)\n", path.c_str(), path.c_str(),
+                key_id_hex(sig.key_id).c_str());
+}
+
 int run_verify_signature(const CommonOptions& common, const VerifySignatureArgs& args) {
   const TrustPolicy policy = trust_policy_from(args.trust);
   if (policy.empty())

@@ -106,11 +106,22 @@ int run_verify(const CommonOptions& common, const VerifyArgs& args) {
   PosixFileSystem fs;
   const std::string script_path = real_path(bundle_script(args.bundle));
   const std::string bundle_dir = std::filesystem::path(script_path).parent_path().string();
-  const auto src = open_source(fs, script_path);
-  if (src->size() > kMaxScriptSize)
-    throw Error(Errc::too_large, script_path, "script is larger than 64 MiB");
-  std::string text(static_cast<size_t>(src->size()), '\0');
-  src->read(0, std::as_writable_bytes(std::span(text.data(), text.size())));
+  std::string text;
+  const TrustPolicy trust = trust_policy_from(args.trust);
+  if (!trust.empty()) {
+    // The signature first; the script checked is the very bytes verified.
+    VerifiedFile verified = verify_trusted(trust, script_path, true, kMaxScriptSize);
+    text = std::move(verified.contents);
+    if (!common.quiet && !common.json)
+      std::printf("signature verified: key %s, trusted comment: %s\n",
+                  key_id_hex(verified.key_id).c_str(), verified.trusted_comment.c_str());
+  } else {
+    const auto src = open_source(fs, script_path);
+    if (src->size() > kMaxScriptSize)
+      throw Error(Errc::too_large, script_path, "script is larger than 64 MiB");
+    text.resize(static_cast<size_t>(src->size()));
+    src->read(0, std::as_writable_bytes(std::span(text.data(), text.size())));
+  }
   const auto changes = parse_script(text, script_path, bundle_dir);
 
   std::vector<DataCheck> data;

@@ -132,23 +132,8 @@ class AnchoredPosixFileSystem final : public FileSystem {
     auto at = resolve(path);
     if (!at) return plain_.open(path, mode);
     if (at->name.empty()) throw Error(Errc::not_regular, path, "is a directory", EISDIR);
-    int flags = O_CLOEXEC | O_NOFOLLOW;
-    switch (mode) {
-      case OpenMode::read:
-        flags |= O_RDONLY | O_NONBLOCK;  // opening a FIFO must not hang
-        break;
-      case OpenMode::create_exclusive:
-        flags |= O_RDWR | O_CREAT | O_EXCL;
-        break;
-      case OpenMode::read_write:
-        flags |= O_RDWR;
-        break;
-    }
-    const int fd = retry_openat(at->dir, at->name.c_str(), flags, 0600);
-    if (fd < 0) {
-      if (errno == ELOOP) throw Error(Errc::invalid_path, path, "is a symbolic link", ELOOP);
-      throw_sys_error(path, mode == OpenMode::create_exclusive ? "create" : "open", errno);
-    }
+    const int fd = retry_openat(at->dir, at->name.c_str(), open_flags(mode), 0600);
+    if (fd < 0) throw_open_error(path, mode, errno);
     return wrap_file(fd, path);
   }
 
@@ -192,16 +177,7 @@ class AnchoredPosixFileSystem final : public FileSystem {
       ::close(fd);
       throw_sys_error(path, "open directory", err);
     }
-    std::vector<std::string> names;
-    errno = 0;
-    while (const dirent* entry = ::readdir(dir)) {
-      const std::string_view name = entry->d_name;
-      if (name != "." && name != "..") names.emplace_back(name);
-    }
-    const int err = errno;
-    ::closedir(dir);
-    if (err != 0) throw_sys_error(path, "read directory", err);
-    return names;
+    return read_entries(dir, path);
   }
 
   void make_dir(const std::string& path, uint32_t mode) override {

@@ -239,6 +239,17 @@ bool syncfs_reports_errors() {
 }  // namespace
 
 std::unique_ptr<File> PosixFileSystem::open(const std::string& path, OpenMode mode) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), posix_detail::open_flags(mode), 0600);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) posix_detail::throw_open_error(path, mode, errno);
+  return std::make_unique<PosixFile>(fd, path);
+}
+
+namespace posix_detail {
+
+int open_flags(OpenMode mode) {
   int flags = O_CLOEXEC | O_NOFOLLOW;
   switch (mode) {
     // O_NONBLOCK: opening a FIFO must not hang; regular files ignore it.
@@ -252,16 +263,15 @@ std::unique_ptr<File> PosixFileSystem::open(const std::string& path, OpenMode mo
       flags |= O_RDWR;
       break;
   }
-  int fd;
-  do {
-    fd = ::open(path.c_str(), flags, 0600);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    if (errno == ELOOP) throw Error(Errc::invalid_path, path, "is a symbolic link", ELOOP);
-    throw_sys_error(path, mode == OpenMode::create_exclusive ? "create" : "open", errno);
-  }
-  return std::make_unique<PosixFile>(fd, path);
+  return flags;
 }
+
+void throw_open_error(const std::string& path, OpenMode mode, int err) {
+  if (err == ELOOP) throw Error(Errc::invalid_path, path, "is a symbolic link", ELOOP);
+  throw_sys_error(path, mode == OpenMode::create_exclusive ? "create" : "open", err);
+}
+
+}  // namespace posix_detail
 
 std::optional<FileStat> PosixFileSystem::lstat(const std::string& path) {
   struct stat st;
@@ -283,6 +293,12 @@ std::string PosixFileSystem::read_link(const std::string& path) {
 std::vector<std::string> PosixFileSystem::list_dir(const std::string& path) {
   DIR* dir = ::opendir(path.c_str());
   if (!dir) throw_sys_error(path, "open directory", errno);
+  return posix_detail::read_entries(dir, path);
+}
+
+namespace posix_detail {
+
+std::vector<std::string> read_entries(DIR* dir, const std::string& path) {
   std::vector<std::string> names;
   errno = 0;
   while (const dirent* entry = ::readdir(dir)) {
@@ -294,6 +310,8 @@ std::vector<std::string> PosixFileSystem::list_dir(const std::string& path) {
   if (err != 0) throw_sys_error(path, "read directory", err);
   return names;
 }
+
+}  // namespace posix_detail
 
 void PosixFileSystem::make_dir(const std::string& path, uint32_t mode) {
   if (::mkdir(path.c_str(), mode) != 0) throw_sys_error(path, "mkdir", errno);
