@@ -281,15 +281,17 @@ namespace {
 int fsync_after_commit(const std::vector<std::string>& argv, const std::string& log) {
   // LeakSanitizer cannot run under ptrace (an ASan build); leaks are not this test's concern.
   std::vector<std::string> cmd = {
-      "env", "ASAN_OPTIONS=detect_leaks=0", "strace", "-f", "-qq", "-o", log,
-      "-e",  "trace=fsync,rename"};
+      "env", "ASAN_OPTIONS=detect_leaks=0",          "strace", "-f", "-qq", "-o", log,
+      "-e",  "trace=fsync,rename,renameat,renameat2"};
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   REQUIRE(run(cmd).exit_code == 0);
   std::istringstream in(read_file(log));
   int fsyncs = 0;
   bool renamed = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.find(" rename(") != std::string::npos || line.starts_with("rename(")) renamed = true;
+    // Every rename beneath ROOT is a renameat(2) on directory descriptors.
+    for (const char* call : {" rename(", " renameat(", " renameat2("})
+      if (line.find(call) != std::string::npos) renamed = true;
     if (line.find("fsync(") == std::string::npos) continue;
     ++fsyncs;
     if (renamed) return fsyncs;
@@ -303,7 +305,7 @@ int fsync_after_commit(const std::vector<std::string>& argv, const std::string& 
 // Exit 3 (IncompleteCommit): the commit rename happened but the sync that
 // makes it durable failed. The originals may already be gone, so bpatch
 // must say "run recover", and recover must finish the transaction.
-TEST_CASE("exit status 3 when the commit cannot be made durable; recover finishes it",
+TEST_CASE("exit status 3 when the commit cannot be made durable, and recover finishes it",
           "[cli][strace]") {
   if (!oracle_usable("strace",
                      run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,

@@ -85,7 +85,8 @@ TEST_CASE("FaultFileSystem fails the n-th call of a kind with the errno", "[faul
   CHECK(fs.calls(FsOp::write) == 0);
 }
 
-TEST_CASE("FaultFileSystem sticky faults keep failing; partial writes write half", "[faultfs]") {
+TEST_CASE("FaultFileSystem sticky faults keep failing, and partial writes write half",
+          "[faultfs]") {
   auto mem = base_fs();
   FaultFileSystem fs(*mem);
   fs.fail_from(FsOp::sync_dir, 2, EIO);

@@ -398,3 +398,49 @@ TEST_CASE("apply --trust applies a signed script and refuses any other untouched
   CHECK_THAT(ok.out, Catch::Contains("signature verified"));
   CHECK(read_file(root + "/app.txt") == "version 2\n");
 }
+
+// The whole flow of an updater's release: `bpatch diff --sign` makes a
+// signed bundle that `minisign -V` accepts; `verify --trust` and
+// `apply --trust KEY BUNDLE` (the bundle directory right after the key) check
+// it; an altered data file is caught by the hash the signed script pins.
+TEST_CASE("diff --sign makes a bundle that verify --trust and apply --trust accept",
+          "[sign][cli]") {
+  require_minisign();
+  TempDir dir;
+  write_file(dir / "old/lib.bin", std::string(5000, 'a') + "version 1");
+  write_file(dir / "new/lib.bin", std::string(5000, 'a') + "version 2");
+  write_file(dir / "new/added.txt", "new file\n");
+  REQUIRE(std::system(("cp -r '" + (dir / "old") + "' '" + (dir / "tree") + "'").c_str()) == 0);
+  REQUIRE(bpatch_cmd({"keygen", "-q", "-o", "rel"}, dir.path()).exit_code == 0);
+  REQUIRE(bpatch_cmd({"keygen", "-q", "-o", "other"}, dir.path()).exit_code == 0);
+  const auto d =
+      bpatch_cmd({"diff", "-q", "old", "new", "-o", "b", "--sign", "rel.key"}, dir.path());
+  INFO(d.out << d.err);
+  REQUIRE(d.exit_code == 0);
+  CHECK(run({"minisign", "-V", "-Q", "-p", "rel.pub", "-m", "b/update.bpatch"}, dir.path())
+            .exit_code == 0);
+  CHECK(bpatch_cmd({"verify", "-q", "--trust", "rel.pub", "b", "--root", "tree"}, dir.path())
+            .exit_code == 0);
+  CHECK(bpatch_cmd({"verify", "-q", "--trust", "other.pub", "b"}, dir.path()).exit_code == 1);
+
+  // An altered data file: the signature still verifies, the pinned hash does not.
+  const Tree before = snapshot(dir / "tree");
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "b/data")) {
+    const std::string path = entry.path().string();
+    const std::string good = read_file(path);
+    std::string bad = good;
+    bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 1);
+    write_file(path, bad);
+    const auto r = bpatch_cmd({"apply", "--trust", "rel.pub", "b", "--root", "tree"}, dir.path());
+    INFO(path << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(snapshot(dir / "tree") == before);
+    write_file(path, good);
+  }
+  const auto r =
+      bpatch_cmd({"apply", "-q", "--trust", "rel.pub", "b", "--root", "tree"}, dir.path());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_file(dir / "tree/lib.bin") == read_file(dir / "new/lib.bin"));
+  CHECK(read_file(dir / "tree/added.txt") == "new file\n");
+}

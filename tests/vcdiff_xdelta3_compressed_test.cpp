@@ -53,7 +53,8 @@ TEST_CASE("xdelta3 application headers: parsing and which ones are refused",
   }
 }
 
-TEST_CASE("xdelta3 patches of .gz files are refused; -D -R patches apply", "[vcdiff][xdelta3-gz]") {
+TEST_CASE("xdelta3 patches of .gz files are refused, and -D -R patches apply",
+          "[vcdiff][xdelta3-gz]") {
   REQUIRE(have_xdelta3());
   REQUIRE(run("gzip --version"));
   ScratchDir dir;

@@ -64,14 +64,15 @@ bool is_txid(std::string_view s) {
   return true;
 }
 
-void ensure_dir(Durability& sync, const std::string& dir) {
+bool ensure_dir(Durability& sync, const std::string& dir) {
   FileSystem& fs = sync.fs();
-  if (fs.lstat(dir)) return;
+  if (fs.lstat(dir)) return false;
   fs.make_dir(dir, 0700);
   // The journal's own directory entry must be durable before any record in
   // it is relied on: otherwise a power cut could lose the whole journal
   // (with a committed manifest inside) while the renames it lists survive.
   sync.sync_dir(paths::dirname(dir), "journal.parent");
+  return true;
 }
 
 Journal Journal::open(Durability& sync, const std::string& dir, double wait_seconds) {

@@ -34,8 +34,8 @@ struct RecordSet {
 bool is_txid(std::string_view s);
 
 // Creates the journal directory (mode 0700) if it is missing and makes its
-// entry durable.
-void ensure_dir(Durability& sync, const std::string& dir);
+// entry durable. True when it created it.
+bool ensure_dir(Durability& sync, const std::string& dir);
 
 class Journal {
  public:

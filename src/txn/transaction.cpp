@@ -227,7 +227,7 @@ class Commit {
   // journal: the kernel resolves each path beneath them at the moment of use.
   void lock_and_recover(CommitResult& result) {
     const std::string dir = journal::dir_for(options_.root, options_.journal);
-    journal::ensure_dir(sync_, dir);
+    created_journal_ = journal::ensure_dir(sync_, dir);
     view_ = plain_.anchored({options_.root, dir});
     sync_ = sync_.on(*view_);
     journal_.emplace(journal::Journal::open(sync_, dir, options_.wait_seconds));
@@ -339,6 +339,7 @@ class Commit {
                       "shadow files)",
                   cause.sys_errno());
     }
+    remove_created_journal();
     throw;
   }
 
@@ -375,6 +376,22 @@ class Commit {
     }
   }
 
+  // A refused update leaves the tree exactly as it was: a journal this very
+  // commit created, and that holds nothing but its LOCK, goes again. (Best
+  // effort: an empty journal left behind is harmless.)
+  void remove_created_journal() noexcept {
+    if (!created_journal_ || !journal_) return;
+    try {
+      const std::string dir = journal_->dir();
+      const auto names = fs().list_dir(dir);
+      if (names.size() != 1 || names[0] != "LOCK") return;
+      fs().unlink(paths::join(dir, "LOCK"));
+      journal_.reset();  // releases the lock
+      plain_.remove_dir(dir);
+    } catch (const Error&) {
+    }
+  }
+
   const std::string& txid() const { return txid_; }
 
  private:
@@ -385,6 +402,7 @@ class Commit {
   const TransactionOptions& options_;
   Durability sync_;
   std::optional<journal::Journal> journal_;
+  bool created_journal_ = false;
   std::string txid_;
   journal::IntentRecord intent_;
   journal::ManifestRecord manifest_;
@@ -425,7 +443,13 @@ CommitResult commit_changes(FileSystem& fs, const TransactionOptions& given,
   Commit commit(fs, options, std::move(skip_sync));
   commit.lock_and_recover(result);  // steps 1-3
   std::vector<PlannedChange> plan;
-  const auto work = commit.validate(plan, changes);  // step 4
+  std::vector<PlannedChange*> work;
+  try {
+    work = commit.validate(plan, changes);  // step 4
+  } catch (const Error&) {
+    commit.remove_created_journal();
+    throw;
+  }
   if (!work.empty()) {
     try {
       commit.write_intent(work);             // step 5
