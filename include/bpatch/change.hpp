@@ -129,4 +129,20 @@ struct Change {
   }
 };
 
+// The statement name of a kind ("edit", "delta", "put", "remove"), as the
+// script, the --json reports and the Python results spell it.
+inline const char* change_kind_name(Change::Kind kind) {
+  switch (kind) {
+    case Change::Kind::edit:
+      return "edit";
+    case Change::Kind::delta:
+      return "delta";
+    case Change::Kind::put:
+      return "put";
+    case Change::Kind::remove:
+      return "remove";
+  }
+  return "?";
+}
+
 }  // namespace bpatch

@@ -9,20 +9,6 @@
 namespace bpatch::python {
 namespace {
 
-const char* kind_name(Change::Kind kind) {
-  switch (kind) {
-    case Change::Kind::edit:
-      return "edit";
-    case Change::Kind::delta:
-      return "delta";
-    case Change::Kind::put:
-      return "put";
-    case Change::Kind::remove:
-      return "remove";
-  }
-  return "?";
-}
-
 const char* action_name(FileResult::Action action) {
   switch (action) {
     case FileResult::Action::replaced:
@@ -62,7 +48,7 @@ PyCommitResult to_python(const CommitResult& result) {
   out.dry_run = result.dry_run;
   for (const auto& r : result.recovered) out.recovered.push_back(r.txid + ": " + r.plan);
   for (const auto& f : result.files)
-    out.files.push_back({f.target, kind_name(f.kind), action_name(f.action), f.note,
+    out.files.push_back({f.target, change_kind_name(f.kind), action_name(f.action), f.note,
                          hex_of(f.pre_hash), hex_of(f.post_hash), f.size});
   return out;
 }

@@ -26,20 +26,6 @@ std::string read_text(FileSystem& fs, const std::string& path, uint64_t limit) {
   return text;
 }
 
-const char* op_name(Change::Kind kind) {
-  switch (kind) {
-    case Change::Kind::edit:
-      return "edit";
-    case Change::Kind::delta:
-      return "delta";
-    case Change::Kind::put:
-      return "put";
-    case Change::Kind::remove:
-      return "remove";
-  }
-  return "?";
-}
-
 const char* action_name(FileResult::Action action, bool dry_run) {
   switch (action) {
     case FileResult::Action::replaced:
@@ -72,7 +58,7 @@ void print_report(const CommonOptions& common, const CommitResult& result,
     for (const auto& f : result.files) {
       j.begin_object()
           .field("target", f.target)
-          .field("op", op_name(f.kind))
+          .field("op", change_kind_name(f.kind))
           .field("action", f.action == FileResult::Action::unchanged ? "unchanged"
                            : f.action == FileResult::Action::removed ? "removed"
                            : f.action == FileResult::Action::created ? "created"
