@@ -1,7 +1,6 @@
 """docs/python.md is what python/tools/gen_docs.py makes from the
 docstrings, and the README's "From Python" example runs as written."""
 
-import os
 import re
 import runpy
 import sys
