@@ -132,6 +132,12 @@ const char* fs_op_name(FsOp op) {
       return "rename";
     case FsOp::unlink:
       return "unlink";
+    case FsOp::make_symlink:
+      return "make_symlink";
+    case FsOp::hard_link:
+      return "hard_link";
+    case FsOp::set_path_mode:
+      return "set_path_mode";
     case FsOp::sync_dir:
       return "sync_dir";
     case FsOp::lock:
@@ -252,6 +258,21 @@ void FaultFileSystem::rename(const std::string& from, const std::string& to) {
 void FaultFileSystem::unlink(const std::string& path) {
   if (auto f = next(FsOp::unlink, path)) throw_sys_error(path, "unlink", f->err);
   target().unlink(path);
+}
+
+void FaultFileSystem::make_symlink(const std::string& target_text, const std::string& path) {
+  if (auto f = next(FsOp::make_symlink, path)) throw_sys_error(path, "symlink", f->err);
+  target().make_symlink(target_text, path);
+}
+
+void FaultFileSystem::hard_link(const std::string& from, const std::string& to) {
+  if (auto f = next(FsOp::hard_link, from, to)) throw_sys_error(from, "link to " + to, f->err);
+  target().hard_link(from, to);
+}
+
+void FaultFileSystem::set_mode(const std::string& path, uint32_t mode) {
+  if (auto f = next(FsOp::set_path_mode, path)) throw_sys_error(path, "chmod", f->err);
+  target().set_mode(path, mode);
 }
 
 void FaultFileSystem::sync_dir(const std::string& path) {

@@ -66,6 +66,9 @@ enum class FsOp {
   remove_dir,
   rename,
   unlink,
+  make_symlink,
+  hard_link,
+  set_path_mode,  // FileSystem::set_mode (File::set_mode is set_mode)
   sync_dir,
   lock,
   sync_fs,  // FileSystemSync::sync (syncfs) of a watch_file_system handle
@@ -126,6 +129,9 @@ class FaultFileSystem final : public FileSystemWrapper {
   void remove_dir(const std::string& path) override;
   void rename(const std::string& from, const std::string& to) override;
   void unlink(const std::string& path) override;
+  void make_symlink(const std::string& target, const std::string& path) override;
+  void hard_link(const std::string& from, const std::string& to) override;
+  void set_mode(const std::string& path, uint32_t mode) override;
   void sync_dir(const std::string& path) override;
   std::unique_ptr<FileLock> try_lock(const std::string& path) override;
   // Forwarded; the handle's sync() counts as FsOp::sync_fs and can fail (the

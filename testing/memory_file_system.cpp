@@ -171,6 +171,43 @@ void MemoryFileSystem::unlink(const std::string& path) {
   core_->record(std::move(op));
 }
 
+void MemoryFileSystem::hard_link(const std::string& from, const std::string& to) {
+  auto lock = core_->enter();
+  const uint64_t ino = sys_call(from, "link to " + to, [&] {
+    const Lookup a = core_->st.lookup(from, false);  // no AT_SYMLINK_FOLLOW
+    const Lookup b = core_->st.lookup(to, false);
+    if (a.ino == 0) throw Errno{ENOENT};
+    if (a.name.empty() || core_->st.inode(a.ino).type == FileType::directory) throw Errno{EPERM};
+    if (b.ino != 0) throw Errno{EEXIST};
+    if (b.name.empty()) throw Errno{EEXIST};
+    core_->st.link(a.ino, b.dir, b.name);
+    return a.ino;
+  });
+  TraceOp op;
+  op.kind = TraceOp::Kind::link;
+  op.path = from;
+  op.path2 = to;
+  op.ino = ino;
+  core_->record(std::move(op));
+}
+
+void MemoryFileSystem::set_mode(const std::string& path, uint32_t mode) {
+  auto lock = core_->enter();
+  const uint64_t ino = sys_call(path, "chmod", [&] {
+    const Lookup at = core_->st.lookup(path, false);  // AT_SYMLINK_NOFOLLOW
+    if (at.ino == 0) throw Errno{ENOENT};
+    if (core_->st.inode(at.ino).type == FileType::symlink) throw Errno{EOPNOTSUPP};
+    core_->st.chmod(at.ino, mode);
+    return at.ino;
+  });
+  TraceOp op;
+  op.kind = TraceOp::Kind::chmod;
+  op.path = path;
+  op.ino = ino;
+  op.mode = mode & 07777;
+  core_->record(std::move(op));
+}
+
 void MemoryFileSystem::sync_dir(const std::string& path) {
   auto lock = core_->enter();
   const uint64_t ino = sys_call(path, "open directory", [&] {

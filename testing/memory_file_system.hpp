@@ -18,9 +18,8 @@
 //     hook may read the file system or copy it (state(), clone(), crash
 //     images) and may throw (e.g. CrashNow); it must not mutate it.
 //
-// Not modelled: permissions (every caller is root), hard links (no link()
-// in the interface), ctime/atime, xattrs, free space (FaultFileSystem
-// injects ENOSPC), EACCES/EROFS (injected the same way).
+// Not modelled: permissions (every caller is root), ctime/atime, xattrs, free space
+// (FaultFileSystem injects ENOSPC), EACCES/EROFS (injected the same way).
 //
 // Thread-safety: every call takes one mutex; File and FileLock objects keep
 // the shared state alive and may outlive the MemoryFileSystem.
@@ -54,6 +53,7 @@ struct TraceOp {
     create,
     mkdir,
     symlink,
+    link,
     mknod,
     write,
     truncate,
@@ -70,7 +70,7 @@ struct TraceOp {
   Kind kind = Kind::create;
   uint64_t index = 0;                 // 1-based, counted since reset_trace()
   std::string path;                   // the path named, or the path the file was opened as
-  std::string path2;                  // rename: the new name; symlink: the target
+  std::string path2;                  // rename, link: the new name; symlink: the target
   uint64_t ino = 0;                   // the inode acted on (created, written, synced, …)
   uint64_t offset = 0;                // write
   uint64_t size = 0;                  // write: byte count; truncate: new size
@@ -116,6 +116,9 @@ class MemoryFileSystem final : public FileSystem {
   void remove_dir(const std::string& path) override;
   void rename(const std::string& from, const std::string& to) override;
   void unlink(const std::string& path) override;
+  void make_symlink(const std::string& target, const std::string& path) override;
+  void hard_link(const std::string& from, const std::string& to) override;
+  void set_mode(const std::string& path, uint32_t mode) override;
   void sync_dir(const std::string& path) override;
   std::unique_ptr<FileLock> try_lock(const std::string& path) override;
   // syncfs: its sync() is sync_all() (traced as sync_all), unless the
@@ -126,7 +129,6 @@ class MemoryFileSystem final : public FileSystem {
   // Creates or overwrites path with content and mode (not synced).
   void write_file(const std::string& path, std::string_view content, uint32_t mode = 0644);
   std::string read_file(const std::string& path);
-  void make_symlink(const std::string& target, const std::string& path);
   void make_dirs(const std::string& path, uint32_t mode = 0755);  // mkdir -p
   void make_special(const std::string& path);  // a FileType::other node (a FIFO, say)
   bool exists(const std::string& path);        // lstat: symlinks count

@@ -79,6 +79,8 @@ const char* trace_kind_name(TraceOp::Kind kind) {
       return "rename";
     case TraceOp::Kind::unlink:
       return "unlink";
+    case TraceOp::Kind::link:
+      return "link";
     case TraceOp::Kind::rmdir:
       return "rmdir";
     case TraceOp::Kind::chmod:
@@ -265,6 +267,9 @@ void MemoryFileSystem::replay(const std::vector<TraceOp>& ops) {
         continue;
       case TraceOp::Kind::unlink:
         unlink(op.path);
+        continue;
+      case TraceOp::Kind::link:
+        hard_link(op.path, op.path2);
         continue;
       case TraceOp::Kind::rmdir:
         remove_dir(op.path);

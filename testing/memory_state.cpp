@@ -314,6 +314,7 @@ void MemoryState::sync_dir(uint64_t dir) {
     if (it == pending_.end()) break;
     promote(static_cast<size_t>(it - pending_.begin()));
   }
+  sync_inode(dir);  // fsync(2) of a directory writes its inode too (a chmod)
 }
 
 void MemoryState::sync_all() {

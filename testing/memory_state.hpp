@@ -109,6 +109,8 @@ class MemoryState {
   void rename(uint64_t from_dir, const std::string& from_name, uint64_t to_dir,
               const std::string& to_name);
   void remove(uint64_t dir, const std::string& name);  // unlink or rmdir
+  // link(2): dir/name (absent) becomes another name of the non-directory `ino`.
+  void link(uint64_t ino, uint64_t dir, const std::string& name) { link_entry(dir, name, ino, 0); }
 
   void write(uint64_t ino, uint64_t offset, std::shared_ptr<const Bytes> data);
   void truncate(uint64_t ino, uint64_t size);
@@ -116,7 +118,7 @@ class MemoryState {
   void chown(uint64_t ino, uint32_t uid, uint32_t gid);
 
   void sync_inode(uint64_t ino);  // fsync of a file
-  void sync_dir(uint64_t dir);    // fsync of a directory
+  void sync_dir(uint64_t dir);    // fsync of a directory: its entries and its own mode/owner
   void sync_all();                // sync(2): everything durable
   // After a failed fsync: the inode's unsynced data (writes, truncates) is
   // dropped and its current data reverts to the durable data.

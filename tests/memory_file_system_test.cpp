@@ -179,6 +179,28 @@ void conformance(Env& env) {
     CHECK_FALSE(fs.lstat(env.at("dangling")));
   }
 
+  SECTION("symlinks, hard links and modes by name") {
+    fs.make_symlink("some/where", env.at("made"));
+    CHECK(fs.read_link(env.at("made")) == "some/where");
+    expect_error([&] { fs.make_symlink("x", env.at("file")); }, Errc::io, EEXIST);
+    expect_error([&] { fs.make_symlink("x", env.at("missing/l")); }, Errc::not_found, ENOENT);
+    fs.hard_link(env.at("file"), env.at("second"));
+    CHECK(fs.lstat(env.at("second"))->id.ino == fs.lstat(env.at("file"))->id.ino);
+    CHECK(fs.lstat(env.at("file"))->nlink == 2);
+    fs.hard_link(env.at("link_file"), env.at("link_copy"));  // the link itself
+    CHECK(fs.lstat(env.at("link_copy"))->type == FileType::symlink);
+    expect_error([&] { fs.hard_link(env.at("file"), env.at("dir/inner")); }, Errc::io, EEXIST);
+    expect_error([&] { fs.hard_link(env.at("missing"), env.at("x")); }, Errc::not_found, ENOENT);
+    expect_error([&] { fs.hard_link(env.at("dir"), env.at("x")); }, Errc::io, EPERM);
+    fs.set_mode(env.at("dir"), 0700);
+    CHECK(fs.lstat(env.at("dir"))->mode == 0700);
+    fs.set_mode(env.at("file"), 04755);
+    CHECK(fs.lstat(env.at("second"))->mode == 04755);
+    expect_error([&] { fs.set_mode(env.at("link_dir"), 0700); }, Errc::io, EOPNOTSUPP);
+    CHECK(fs.lstat(env.at("dir"))->mode == 0700);  // not followed
+    expect_error([&] { fs.set_mode(env.at("missing"), 0700); }, Errc::not_found, ENOENT);
+  }
+
   SECTION("an open file outlives its name") {
     auto f = fs.open(env.at("file"), OpenMode::read_write);
     fs.unlink(env.at("file"));

@@ -165,6 +165,16 @@ class FileSystem {
   virtual void rename(const std::string& from, const std::string& to) = 0;
   virtual void unlink(const std::string& path) = 0;
 
+  // symlink(2): `path` becomes a new symbolic link holding `target`, which is
+  // stored as given, never resolved (EEXIST when `path` exists).
+  virtual void make_symlink(const std::string& target, const std::string& path);
+  // link(2) without following: `to` becomes a second name of the file or
+  // symlink `from` (EEXIST when `to` exists; EXDEV across file systems).
+  virtual void hard_link(const std::string& from, const std::string& to);
+  // chmod(2) of `path` itself — never of what a symlink names; a symlink
+  // fails with EOPNOTSUPP. Permission bits only (07777).
+  virtual void set_mode(const std::string& path, uint32_t mode);
+
   // fsync of a directory: its entries are durable when it returns.
   virtual void sync_dir(const std::string& path) = 0;
 

@@ -26,6 +26,13 @@ class FileSystemWrapper : public FileSystem {
   void remove_dir(const std::string& path) override { target_.remove_dir(path); }
   void rename(const std::string& from, const std::string& to) override { target_.rename(from, to); }
   void unlink(const std::string& path) override { target_.unlink(path); }
+  void make_symlink(const std::string& target, const std::string& path) override {
+    target_.make_symlink(target, path);
+  }
+  void hard_link(const std::string& from, const std::string& to) override {
+    target_.hard_link(from, to);
+  }
+  void set_mode(const std::string& path, uint32_t mode) override { target_.set_mode(path, mode); }
   void sync_dir(const std::string& path) override { target_.sync_dir(path); }
   std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override {
     return target_.watch_file_system(dir);

@@ -20,6 +20,9 @@ class PosixFileSystem final : public FileSystem {
   void remove_dir(const std::string& path) override;
   void rename(const std::string& from, const std::string& to) override;
   void unlink(const std::string& path) override;
+  void make_symlink(const std::string& target, const std::string& path) override;
+  void hard_link(const std::string& from, const std::string& to) override;
+  void set_mode(const std::string& path, uint32_t mode) override;
   void sync_dir(const std::string& path) override;
   std::unique_ptr<FileSystemSync> watch_file_system(const std::string& dir) override;
   std::optional<uint64_t> free_space(const std::string& dir) override;

@@ -209,6 +209,31 @@ class AnchoredPosixFileSystem final : public FileSystem {
     if (::unlinkat(at->dir, at->name.c_str(), 0) != 0) throw_sys_error(path, "unlink", errno);
   }
 
+  void make_symlink(const std::string& target, const std::string& path) override {
+    auto at = resolve(path);
+    if (!at) return plain_.make_symlink(target, path);
+    if (::symlinkat(target.c_str(), at->dir, at->name.c_str()) != 0)
+      throw_sys_error(path, "symlink", errno);
+  }
+
+  void hard_link(const std::string& from, const std::string& to) override {
+    auto a = resolve(from);
+    auto b = resolve(to);
+    if (!a && !b) return plain_.hard_link(from, to);
+    if (!a || !b)
+      throw Error(Errc::invalid_path, from, "will not link across the boundary of " + to);
+    // No AT_SYMLINK_FOLLOW: a symlink is linked itself, never what it names.
+    if (::linkat(a->dir, a->name.c_str(), b->dir, b->name.c_str(), 0) != 0)
+      throw_sys_error(from, "link to " + to, errno);
+  }
+
+  void set_mode(const std::string& path, uint32_t mode) override {
+    auto at = resolve(path);
+    if (!at) return plain_.set_mode(path, mode);
+    if (::fchmodat(at->dir, at->name.c_str(), mode & 07777, AT_SYMLINK_NOFOLLOW) != 0)
+      throw_sys_error(path, "chmod", errno);
+  }
+
   void sync_dir(const std::string& path) override {
     auto at = resolve(path);
     if (!at) return plain_.sync_dir(path);

@@ -329,6 +329,21 @@ void PosixFileSystem::unlink(const std::string& path) {
   if (::unlink(path.c_str()) != 0) throw_sys_error(path, "unlink", errno);
 }
 
+void PosixFileSystem::make_symlink(const std::string& target, const std::string& path) {
+  if (::symlink(target.c_str(), path.c_str()) != 0) throw_sys_error(path, "symlink", errno);
+}
+
+void PosixFileSystem::hard_link(const std::string& from, const std::string& to) {
+  // No AT_SYMLINK_FOLLOW: a symlink is linked itself, never what it names.
+  if (::linkat(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 0) != 0)
+    throw_sys_error(from, "link to " + to, errno);
+}
+
+void PosixFileSystem::set_mode(const std::string& path, uint32_t mode) {
+  if (::fchmodat(AT_FDCWD, path.c_str(), mode & 07777, AT_SYMLINK_NOFOLLOW) != 0)
+    throw_sys_error(path, "chmod", errno);
+}
+
 void PosixFileSystem::sync_dir(const std::string& path) {
   int fd;
   do {
