@@ -28,7 +28,7 @@
 
 #include "base/paths.hpp"
 #include "bpatch/error.hpp"
-#include "journal/replay.hpp"
+#include "journal/records.hpp"
 #include "release/release_tree.hpp"
 
 namespace bpatch::release {
@@ -134,11 +134,45 @@ std::unique_ptr<FileSystem> view_for(FileSystem& plain, const ReleaseRecord& rec
   return plain.anchored(anchors);
 }
 
+namespace {
+
+// The records, in JOURNAL/tree, of the transaction that ran inside the new
+// release (or that a crash stopped there). With the release about to go
+// they are not replayed — what they would rename is deleted with it — but
+// dropped; records of another root, if any, are left alone. Returns whether
+// it deleted one.
+bool drop_tree_records(FileSystem& plain, const SkipSyncHook& skip, const journal::Journal& journal,
+                       const std::string& new_dir) {
+  const std::string dir = tree_journal_dir(journal);
+  if (!plain.lstat(dir)) return false;
+  const auto view = plain.anchored({dir});
+  Durability sync(*view, skip);
+  const auto tree = journal::Journal::open(sync, dir, 0);
+  bool dropped = false;
+  for (const auto& name : view->list_dir(dir)) {
+    if (name == "LOCK") continue;
+    const std::string path = paths::join(dir, name);
+    std::string root;
+    try {
+      const std::string bytes = journal::read_small_file(*view, path);
+      root = name.starts_with("intent-") ? journal::decode_intent(bytes, path).root
+                                         : journal::decode_manifest(bytes, path).root;
+    } catch (const Error& e) {
+      if (e.code() != Errc::journal) throw;
+      root = new_dir;  // torn or damaged: it cannot be replayed; ours to drop
+    }
+    if (root != new_dir && !root.starts_with(new_dir + "/")) continue;
+    view->unlink(path);
+    dropped = true;
+  }
+  return dropped;
+}
+
+}  // namespace
+
 std::string roll_back_release(FileSystem& plain, const SkipSyncHook& skip,
                               const journal::Journal& journal, const ReleaseRecord& record) {
-  // The transaction inside the new release first, so that no record of its
-  // journal names a file about to go.
-  journal::recover_with_hook(plain, tree_journal_dir(journal), 0, skip);
+  const bool dropped = drop_tree_records(plain, skip, journal, record.new_dir);
   const auto view = view_for(plain, record);
   Durability sync(*view, skip);
   FileSystem& fs = *view;
@@ -146,13 +180,15 @@ std::string roll_back_release(FileSystem& plain, const SkipSyncHook& skip,
   const std::string temp = temp_link_path(record.link, record.txid);
   const auto temp_st = fs.lstat(temp);
   if (temp_st && temp_st->type == FileType::symlink) fs.unlink(temp);
-  // The release's and the temporary link's deletion must be durable before
-  // the record naming them goes: else a crash leaves a stray release (or
-  // link) that no record names, and nobody deletes.
+  // The release's, the temporary link's and the inner records' deletion
+  // must be durable before the record naming them goes: else a crash leaves
+  // a stray release (or link) that no record names and nobody deletes, or
+  // inner records whose files are gone, on which every later update stops.
   std::set<std::string> dirs;
   if (deleted) dirs.insert(paths::dirname(record.new_dir));
   if (temp_st && temp_st->type == FileType::symlink) dirs.insert(paths::dirname(record.link));
   for (const auto& dir : dirs) sync.sync_dir(dir, "atomic.rollback.dir");
+  if (dropped) Durability(plain, skip).sync_dir(tree_journal_dir(journal), "atomic.rollback.dir");
   unlink_if_present(fs, release_record_path(journal, record.txid));
   // Recovery reports success only once the record's deletion is durable:
   // a record coming back later would stop every update of LINK.
@@ -191,6 +227,12 @@ std::vector<std::string> recover_atomic_locked(FileSystem& plain, const SkipSync
       const auto view = view_for(plain, *record);
       const auto now = link_content(*view, record->link);
       if (now == record->new_target) {
+        // A half-done rename of the switch leaves both names on the link.
+        const std::string temp = temp_link_path(record->link, txid);
+        if (const auto st = view->lstat(temp); st && st->type == FileType::symlink) {
+          view->unlink(temp);
+          Durability(*view, skip).sync_dir(paths::dirname(record->link), "atomic.rollback.dir");
+        }
         jview->rename(release_path, generation_path);
         // Undo must find the generation, and a release record left behind
         // while LINK is later switched back would be rolled back: deleted.
