@@ -48,6 +48,8 @@ int run_recover(const CommonOptions& common, const std::string& abandon_txid) {
     report = recover(fs, journal, common.wait_seconds);
   else
     report.transactions.push_back(abandon(fs, journal, abandon_txid, common.wait_seconds));
+  // --root LINK of `apply --atomic`: its interrupted switches too.
+  if (abandon_txid.empty()) recover_atomic_switches(common, report);
   if (common.json) {
     Json j;
     j.begin_object().field("ok", true).field("command", "recover").field("journal", journal);
