@@ -1,4 +1,4 @@
-// Crash tests of `apply --atomic` and its undo (docs/protocol.md §5): the
+// Crash tests of `apply --atomic` and its undo (docs/protocol.md §6): the
 // power is cut after every operation of apply_atomic() and undo_atomic() on
 // a MemoryFileSystem, and every post-crash image the crash models allow is
 // recovered with recover_atomic(). Each must end with LINK naming exactly

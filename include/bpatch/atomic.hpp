@@ -24,7 +24,7 @@
 // (recover_atomic(), also run first by apply_atomic() and undo_atomic())
 // deletes a new release whose switch never became durable — only a
 // directory of that txid's name, recursively beneath it, never following a
-// symlink — and finishes one whose switch did (docs/protocol.md §5).
+// symlink — and finishes one whose switch did (docs/protocol.md §6).
 //
 // A program that writes a shared file *in place* (open O_RDWR, write)
 // changes it in both releases when it is a hard link; one that replaces

@@ -1,6 +1,6 @@
 // `bpatch apply --atomic --root LINK SCRIPT`, `bpatch undo --root LINK` and
 // the part of `bpatch recover --root LINK` that finishes or rolls back an
-// interrupted switch (bpatch/atomic.hpp; docs/protocol.md §5).
+// interrupted switch (bpatch/atomic.hpp; docs/protocol.md §6).
 #include <cstdio>
 #include <filesystem>
 

@@ -1,4 +1,4 @@
-// apply_atomic — the atomic switch of docs/protocol.md §5, top to bottom.
+// apply_atomic — the atomic switch of docs/protocol.md §6, top to bottom.
 //
 // The invariant: at any instant LINK holds exactly the old target or
 // exactly the new one, and it holds the new one only once the whole new

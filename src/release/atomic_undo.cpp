@@ -1,5 +1,5 @@
 // undo_atomic — switch LINK back to the release it named before its last
-// atomic update (docs/protocol.md §5.3).
+// atomic update (docs/protocol.md §6.4).
 //
 // The generation to undo is the newest `generation-TXID` whose new target is
 // what LINK holds now; undoing it renames a fresh symlink to its old target

@@ -1,4 +1,4 @@
-// Recovery of atomic switches (docs/protocol.md §5).
+// Recovery of atomic switches (docs/protocol.md §6).
 //
 // LINK itself is the commit record: the switch is one rename(2) of a new
 // symlink over it, so after a crash LINK holds either the old or the new

@@ -1,5 +1,5 @@
 // The atomic records in a journal directory and what recovery does with
-// them (docs/protocol.md §5). They live beside the transaction records,
+// them (docs/protocol.md §6). They live beside the transaction records,
 // under their own names (`release-TXID`, `generation-TXID`), which the
 // transaction journal ignores; the changes inside a new release run as a
 // normal transaction whose own journal is JOURNAL/tree.

@@ -1,4 +1,4 @@
-// The record of one atomic switch (docs/protocol.md §5), in the journal as
+// The record of one atomic switch (docs/protocol.md §6), in the journal as
 //
 //   release-TXID     written and synced before the new release exists: the
 //                    switch may or may not have happened (LINK decides)
