@@ -116,6 +116,12 @@ TEST_CASE("each update builds from the current release; undo walks back one gene
   CHECK(u1.txid == r2.txid);
   CHECK(fs.read_link("/srv/current") == r1.new_release);
   CHECK(fs.exists(r2.new_release));  // kept
+  const auto gens = atomic_status(fs, "/srv/.bpatch");
+  REQUIRE(gens.size() == 2);
+  CHECK(gens[0].txid == r1.txid);
+  CHECK(gens[0].state == AtomicGeneration::State::current);
+  CHECK(gens[1].state == AtomicGeneration::State::undone);
+  CHECK(gens[1].new_release == r2.new_release);
   const auto u2 = undo_atomic(fs, options());
   CHECK(u2.txid == r1.txid);
   CHECK(fs.read_link("/srv/current") == "/srv/releases/v1");

@@ -89,6 +89,21 @@ AtomicResult apply_atomic(FileSystem& fs, const AtomicOptions& options,
 // Error(not_found) when no generation switched LINK to what it names now.
 UndoResult undo_atomic(FileSystem& fs, const AtomicOptions& options);
 
+// One record of the journal, as atomic_status() reads it.
+struct AtomicGeneration {
+  std::string txid;
+  std::string link, old_release, new_release;
+  enum class State {
+    building,    // release-TXID: interrupted; recover finishes or rolls it back
+    current,     // LINK names new_release: undo would switch back to old_release
+    undone,      // LINK names old_release again
+    superseded,  // LINK has moved on (a later update)
+  } state = State::building;
+};
+
+// The atomic records of `journal_dir`, in txid order; reads only, no lock.
+std::vector<AtomicGeneration> atomic_status(FileSystem& fs, const std::string& journal_dir);
+
 // Finishes or rolls back every atomic record in `journal_dir` (see above);
 // returns what it did, one line per record. A missing journal: nothing.
 std::vector<std::string> recover_atomic(FileSystem& fs, const std::string& journal_dir,

@@ -135,3 +135,24 @@ void recover_atomic_switches(const CommonOptions& common, RecoveryReport& report
 }
 
 }  // namespace bpatch::cli
+
+namespace bpatch::cli {
+
+void print_atomic_status(const CommonOptions& common) {
+  if (!root_is_link(common) || common.json || common.quiet) return;
+  PosixFileSystem fs;
+  const std::string link = absolute_path(common.root);
+  const std::string journal =
+      common.journal.empty() ? atomic_journal_dir(link) : absolute_path(common.journal);
+  for (const auto& g : atomic_status(fs, journal)) {
+    const char* state = g.state == AtomicGeneration::State::building  ? "interrupted"
+                        : g.state == AtomicGeneration::State::current ? "current"
+                        : g.state == AtomicGeneration::State::undone  ? "undone"
+                                                                      : "superseded";
+    std::printf("atomic update %s (%s): %s: %s -> %s\n", g.txid.c_str(), state,
+                quote_controls(g.link).c_str(), quote_controls(g.old_release).c_str(),
+                quote_controls(g.new_release).c_str());
+  }
+}
+
+}  // namespace bpatch::cli

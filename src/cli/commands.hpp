@@ -91,6 +91,8 @@ int run_apply_atomic(const CommonOptions& common, std::vector<Change> changes);
 int run_undo_atomic(const CommonOptions& common);
 bool root_is_link(const CommonOptions& common);
 void recover_atomic_switches(const CommonOptions& common, RecoveryReport& report);
+// `status --root LINK`: the atomic updates of LINK's journal, one line each.
+void print_atomic_status(const CommonOptions& common);
 int run_status(const CommonOptions& common);
 int run_hash(const CommonOptions& common, const std::vector<std::string>& files);
 int run_info(const CommonOptions& common, const std::string& patch);

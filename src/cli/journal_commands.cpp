@@ -82,6 +82,7 @@ int run_status(const CommonOptions& common) {
     return kExitOk;
   }
   if (common.quiet) return kExitOk;
+  print_atomic_status(common);  // --root LINK of `apply --atomic`
   if (pending.empty()) {
     std::printf("no pending transactions in %s\n", quote_controls(journal).c_str());
     return kExitOk;

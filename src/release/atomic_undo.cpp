@@ -13,6 +13,7 @@
 #include "bpatch/error.hpp"
 #include "release/atomic_release.hpp"
 #include "release/release_journal.hpp"
+#include "release/release_record.hpp"
 
 namespace bpatch::release {
 
@@ -63,6 +64,42 @@ UndoResult undo_atomic_with_hook(FileSystem& fs, const AtomicOptions& options, S
 }  // namespace bpatch::release
 
 namespace bpatch {
+
+std::vector<AtomicGeneration> atomic_status(FileSystem& fs, const std::string& journal_dir) {
+  const std::string dir = paths::canonical_parent(fs, journal_dir);
+  if (!fs.lstat(dir)) return {};
+  const auto view = fs.anchored({dir});
+  const auto journal = journal::Journal::open_read_only(*view, dir);
+  if (!journal) return {};
+  std::vector<AtomicGeneration> out;
+  for (const auto& [txid, set] : release::atomic_records(*view, *journal)) {
+    AtomicGeneration g;
+    g.txid = txid;
+    const std::string path = set.generation ? release::generation_record_path(*journal, txid)
+                                            : release::release_record_path(*journal, txid);
+    release::ReleaseRecord r;
+    try {
+      r = release::load_release(*view, *journal, path, txid);
+    } catch (const Error& e) {
+      if (e.code() != Errc::journal) throw;
+      g.link = "(unreadable record: " + e.message() + ")";
+      out.push_back(std::move(g));
+      continue;
+    }
+    g.link = r.link;
+    g.old_release = r.old_dir;
+    g.new_release = r.new_dir;
+    if (set.generation) {
+      const auto st = fs.lstat(r.link);
+      const std::string now = st && st->type == FileType::symlink ? fs.read_link(r.link) : "";
+      g.state = now == r.new_target   ? AtomicGeneration::State::current
+                : now == r.old_target ? AtomicGeneration::State::undone
+                                      : AtomicGeneration::State::superseded;
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
 
 UndoResult undo_atomic(FileSystem& fs, const AtomicOptions& options) {
   return release::undo_atomic_with_hook(fs, options, nullptr);
