@@ -48,7 +48,7 @@ void make_tree(MemoryFileSystem& fs) {
   fs.set_mode("/srv/releases/v1/sub", 0750);
   fs.write_file("/srv/releases/v1/a", "alpha-1 of the first release");
   fs.write_file("/srv/releases/v1/b", "bravo-1", 0600);
-  fs.write_file("/srv/releases/v1/d", "delta-1, which no update changes", 0640);
+  fs.write_file("/srv/releases/v1/d", "delta-1, which the first update keeps", 0640);
   fs.write_file("/srv/releases/v1/sub/c", "charlie-1 in a subdirectory", 0755);
   fs.make_symlink("a", "/srv/releases/v1/l");
   fs.make_symlink(kOldText, kLink);
@@ -211,11 +211,28 @@ struct Explorer {
         for_each_crash_image(*points[k], m.model, rng, m.max_images, [&](CrashImage& img) {
           if (stopped()) return;
           ++images;
-          recover_and_check(*img.fs,
-                            name + " crashed after op " + std::to_string(k + 1) + "/" +
-                                std::to_string(points.size()) + " (" + m.name + ")",
-                            n++ < 4);
+          const std::string where = name + " crashed after op " + std::to_string(k + 1) + "/" +
+                                    std::to_string(points.size()) + " (" + m.name + ")";
+          if (n < 2) next_update(*img.fs, where);
+          recover_and_check(*img.fs, where, n++ < 4);
         });
+    }
+  }
+
+  // The next update starts from the crash image itself: its start-up
+  // recovery must finish or undo the interrupted one, and it must succeed.
+  void next_update(MemoryFileSystem& image, const std::string& where) {
+    auto fs = image.clone();
+    try {
+      const auto r =
+          release::apply_atomic_with_hook(*fs, options(), {put_change("d", "delta-2")}, skip);
+      if (fs->read_file(r.new_release + "/d") != "delta-2" ||
+          fs->read_file(r.new_release + "/sub/c") != fs->read_file(r.old_release + "/sub/c"))
+        violation(where + " → next update", "the next release is wrong");
+      if (fs->snapshot(kOld) != ex.old_tree)
+        violation(where + " → next update", "the old release changed");
+    } catch (const Error& e) {
+      violation(where + " → next update", std::string("failed: ") + e.what());
     }
   }
 };
