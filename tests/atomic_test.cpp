@@ -135,6 +135,26 @@ TEST_CASE("each update builds from the current release; undo walks back one gene
   }
 }
 
+TEST_CASE("tree statements in a release never touch the shared inodes of the old one", "[atomic]") {
+  MemoryFileSystemOptions fo;
+  fo.clone_range = false;  // hard links: one inode in both releases
+  MemoryFileSystem fs(fo);
+  make_tree(fs);
+  const Snapshot old_tree = fs.snapshot("/srv/releases/v1");
+  const auto r = apply_atomic(
+      fs, options(),
+      {Change::chmod("d", 0600), Change::chmod("sub", 0700), Change::symlink("to-d", "d"),
+       Change::rmdir("empty"), Change::mkdir("made", 0750)});
+  CHECK(fs.snapshot("/srv/releases/v1") == old_tree);  // modes included
+  const Snapshot now = through_link(fs);
+  CHECK(now.at("/d").mode == 0600);
+  CHECK(now.at("/sub").mode == 0700);
+  CHECK(now.at("/to-d").content == "d");
+  CHECK(now.count("/empty") == 0);
+  CHECK(now.at("/made").mode == 0750);
+  CHECK(r.files_hard_linked == 3);
+}
+
 TEST_CASE("nothing to change makes no release and leaves no journal", "[atomic]") {
   MemoryFileSystem fs;
   make_tree(fs);
