@@ -9,7 +9,9 @@
 
 #include "bpatch/error.hpp"
 #include "bpatch/file_system_wrapper.hpp"
+#include "bpatch/hash.hpp"
 #include "bpatch/recovery.hpp"
+#include "release/release_record.hpp"
 #include "testing/crash_scenarios.hpp"
 #include "testing/fault_file_system.hpp"
 #include "testing/memory_file_system.hpp"
@@ -286,4 +288,41 @@ TEST_CASE("every injected I/O error leaves the link on exactly the old or the ne
   }
   CHECK(runs > 50);
   CHECK(failed > 0);
+}
+
+TEST_CASE("the release record round-trips and every damage to it is refused", "[atomic]") {
+  const release::ReleaseRecord r{"18ebe05d021f3455-00007708",
+                                 "/srv/my app/.bpatch",
+                                 "/srv/my app/current",
+                                 "/srv/my app/releases/v%1",
+                                 "/srv/my app/releases/v%1.bpatch-18ebe05d021f3455-00007708",
+                                 "releases/v%1",
+                                 "releases/v%1.bpatch-18ebe05d021f3455-00007708"};
+  const std::string bytes = release::encode_release(r);
+  CHECK(release::decode_release(bytes, "rec") == r);
+  CHECK(bytes.find("/srv/my%20app/releases/v%251") != std::string::npos);
+  auto refused = [](const std::string& b) {
+    try {
+      release::decode_release(b, "rec");
+    } catch (const Error& e) {
+      return e.code() == Errc::journal;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string flipped = bytes;
+    flipped[i] ^= 0x20;
+    INFO("byte " << i << " flipped");
+    CHECK(refused(flipped));
+  }
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    INFO("cut to " << n << " bytes");
+    CHECK(refused(bytes.substr(0, n)));
+  }
+  // A record whose checksum is right but whose layout is not (a forged or
+  // future one) is refused too.
+  std::string body = bytes.substr(0, bytes.find("checksum "));
+  body.replace(0, 16, "bpatch-release 2");
+  CHECK(refused(body + "checksum " +
+                hash_bytes(std::as_bytes(std::span(body.data(), body.size()))).hex() + "\n"));
 }
