@@ -1,6 +1,7 @@
-// `bpatch apply --atomic --root LINK SCRIPT`, `bpatch undo --root LINK` and
-// the part of `bpatch recover --root LINK` that finishes or rolls back an
-// interrupted switch (bpatch/atomic.hpp; docs/protocol.md §6).
+// `bpatch apply --atomic --root LINK SCRIPT`, the part of `bpatch recover
+// --root LINK` that finishes or rolls back an interrupted switch, and that
+// of `bpatch status --root LINK` that lists the switches (bpatch/atomic.hpp;
+// docs/protocol.md §6). `bpatch undo --root LINK`: undo_atomic_command.cpp.
 #include <cstdio>
 #include <filesystem>
 
@@ -12,7 +13,7 @@
 #include "text_quote.hpp"
 
 namespace bpatch::cli {
-namespace {
+namespace {}  // namespace
 
 // LINK is named, never resolved: --root of --atomic is the link itself.
 AtomicOptions atomic_options(const CommonOptions& common) {
@@ -25,6 +26,8 @@ AtomicOptions atomic_options(const CommonOptions& common) {
   o.wait_seconds = common.wait_seconds;
   return o;
 }
+
+namespace {
 
 const char* action_word(FileResult::Action a) {
   switch (a) {
@@ -86,31 +89,6 @@ int run_apply_atomic(const CommonOptions& common, std::vector<Change> changes) {
       quote_controls(r.link).c_str(), quote_controls(r.new_target).c_str(),
       quote_controls(r.old_release).c_str(), static_cast<unsigned long long>(r.files_reflinked),
       static_cast<unsigned long long>(r.files_hard_linked), r.txid.c_str());
-  return kExitOk;
-}
-
-int run_undo_atomic(const CommonOptions& common) {
-  PosixFileSystem fs;
-  const UndoResult r = undo_atomic(fs, atomic_options(common));
-  if (common.json) {
-    Json j;
-    j.begin_object()
-        .field("ok", true)
-        .field("command", "undo")
-        .field("atomic", true)
-        .field("txid", r.txid)
-        .field("from_release", r.from_release)
-        .field("to_release", r.to_release)
-        .end_object();
-    std::printf("%s\n", j.str().c_str());
-  } else if (!common.quiet) {
-    for (const auto& line : r.recovered)
-      std::printf("recovered %s\n", quote_controls(line).c_str());
-    std::printf("switched %s back to %s (undid %s; %s is kept: delete it when unneeded)\n",
-                quote_controls(absolute_path(common.root)).c_str(),
-                quote_controls(r.to_release).c_str(), r.txid.c_str(),
-                quote_controls(r.from_release).c_str());
-  }
   return kExitOk;
 }
 

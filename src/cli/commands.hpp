@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bpatch/atomic.hpp"
 #include "bpatch/change.hpp"
 #include "bpatch/recovery.hpp"
 #include "bpatch/trust.hpp"
@@ -88,7 +89,9 @@ int run_recover(const CommonOptions& common, const std::string& abandon_txid);
 // `apply --atomic`, `undo --root LINK` and the atomic part of `recover
 // --root LINK` (atomic_commands.cpp).
 int run_apply_atomic(const CommonOptions& common, std::vector<Change> changes);
-int run_undo_atomic(const CommonOptions& common);
+int run_undo_atomic(const CommonOptions& common);  // undo_atomic_command.cpp
+// The options of a command on --root LINK (the link itself, not resolved).
+AtomicOptions atomic_options(const CommonOptions& common);
 bool root_is_link(const CommonOptions& common);
 void recover_atomic_switches(const CommonOptions& common, RecoveryReport& report);
 // `status --root LINK`: the atomic updates of LINK's journal, one line each.
