@@ -1,4 +1,5 @@
-// apply_atomic — the atomic switch of docs/protocol.md §6, top to bottom.
+// apply_atomic — the atomic switch of docs/protocol.md §6.2, top to bottom;
+// the steps are numbered as in its table.
 //
 // The invariant: at any instant LINK holds exactly the old target or
 // exactly the new one, and it holds the new one only once the whole new
@@ -47,7 +48,7 @@ class AtomicApply {
   AtomicApply(FileSystem& fs, const AtomicOptions& options, SkipSyncHook skip)
       : plain_(fs), options_(options), skip_(std::move(skip)) {}
 
-  // Steps 1-2: LINK's name, its journal locked, earlier crashes recovered.
+  // Step 1: LINK's name, its journal locked, earlier crashes recovered.
   void lock_and_recover() {
     if (options_.link.empty() || options_.link[0] != '/')
       throw Error(Errc::usage, options_.link, "the link must be an absolute path");
@@ -60,7 +61,7 @@ class AtomicApply {
     result_.recovered = locked_.recovered;
   }
 
-  // Step 3: LINK must be a symlink to a directory: the current release.
+  // Step 2a: LINK must be a symlink to a directory: the current release.
   void resolve_link() {
     const std::string& link = result_.link;
     const auto st = plain_.lstat(link);
@@ -83,7 +84,7 @@ class AtomicApply {
                       result_.old_release + ")");
   }
 
-  // Step 4: validate every change against the current release and list it
+  // Step 2b: validate every change against the current release and list it
   // — before anything is written. False: nothing would change.
   bool validate(const std::vector<Change>& changes) {
     tx_.root = result_.old_release;
@@ -110,7 +111,7 @@ class AtomicApply {
     return true;
   }
 
-  // Step 5: the record naming the new release is durable before it exists,
+  // Step 3: the record naming the new release is durable before it exists,
   // so that a crash while building leaves a release recovery can find.
   void write_record() {
     const std::string txid = new_atomic_txid(*locked_.view, journal());
@@ -135,7 +136,8 @@ class AtomicApply {
     result_.new_target = record_.new_target;
   }
 
-  // Steps 6-8: the mirror, the changes in it, all of it durable.
+  // Steps 4-7: the mirror, the changes in it, all of it durable, the new
+  // symlink beside LINK.
   void build(const std::vector<Change>& changes) {
     Durability sync(*view_, skip_);
     const auto counts = mirror_tree(sync, result_.old_release, record_.new_dir, entries_);
@@ -172,7 +174,7 @@ class AtomicApply {
     throw;
   }
 
-  // Step 9: the commit point — one rename of the new symlink over LINK.
+  // Step 8: the commit point — one rename of the new symlink over LINK.
   void switch_link() {
     const std::string temp = temp_link_path(result_.link, record_.txid);
     try {
@@ -189,7 +191,7 @@ class AtomicApply {
     }
   }
 
-  // Steps 9 (its sync) and 10: the switch durable, then the record renamed
+  // Steps 8 (its sync) and 9: the switch durable, then the record renamed
   // to the generation undo reads.
   void finish() {
     try {
@@ -243,25 +245,25 @@ class AtomicApply {
 AtomicResult apply_atomic_with_hook(FileSystem& fs, const AtomicOptions& options,
                                     std::vector<Change> changes, SkipSyncHook skip) {
   AtomicApply apply(fs, options, std::move(skip));
-  apply.lock_and_recover();  // steps 1-2
+  apply.lock_and_recover();  // step 1
   try {
-    apply.resolve_link();            // step 3
-    if (!apply.validate(changes)) {  // step 4
+    apply.resolve_link();            // step 2
+    if (!apply.validate(changes)) {  // step 2
       apply.remove_created_journal();
       return apply.result();
     }
-    apply.write_record();  // step 5
+    apply.write_record();  // step 3
   } catch (const Error&) {
     apply.remove_created_journal();
     throw;
   }
   try {
-    apply.build(changes);  // steps 6-8
+    apply.build(changes);  // steps 4-7
   } catch (const Error& e) {
     apply.roll_back_and_rethrow(e);
   }
-  apply.switch_link();  // step 9
-  apply.finish();       // steps 9-10
+  apply.switch_link();  // step 8
+  apply.finish();       // steps 8-9
   return apply.result();
 }
 
