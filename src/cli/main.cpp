@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
       "\nExamples:\n  bpatch recover\n  bpatch recover --root /opt/game --json\n"
       "  bpatch recover --abandon 18ed4410c43d9640-0000558f\n");
 
-  // `bpatch undo --root LINK`: the atomic switch back (atomic_commands.cpp).
+  // `bpatch undo --root LINK`: the atomic switch back (undo_atomic_command.cpp).
   auto* undo = app.add_subcommand(
       "undo", "Switch --root LINK back to the release it named before `apply --atomic`");
   add_common(undo, common, wait, true);
