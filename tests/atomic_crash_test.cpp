@@ -39,11 +39,17 @@ const std::string kOld = "/srv/releases/v1";
 const std::string kOldText = "releases/v1";
 
 const std::vector<std::string> kAtomicSites = {
-    "atomic.intent.file",  "atomic.intent.dir", "atomic.mirror.file",
-    "atomic.release.dir",  "atomic.switch",     "atomic.generation",
-    "atomic.rollback.dir", "atomic.records",    "atomic.undo.switch"};
+    "atomic.intent.file", "atomic.intent.dir",  "atomic.mirror.file",  "atomic.release.dir",
+    "atomic.switch",      "atomic.generation",  "atomic.rollback.dir", "atomic.records",
+    "atomic.undo.switch", "atomic.mirror.batch"};
 
-void make_tree(MemoryFileSystem& fs) {
+// Enough unchanged files for the reflink copies to be synced by one syncfs.
+constexpr int kWideFiles = 36;
+
+void make_tree(MemoryFileSystem& fs, bool wide) {
+  if (wide) fs.make_dirs("/srv/releases/v1/w");
+  for (int i = 0; wide && i < kWideFiles; ++i)
+    fs.write_file("/srv/releases/v1/w/w" + std::to_string(i), "wide file " + std::to_string(i));
   fs.make_dirs("/srv/releases/v1/sub");
   fs.set_mode("/srv/releases/v1/sub", 0750);
   fs.write_file("/srv/releases/v1/a", "alpha-1 of the first release");
@@ -144,6 +150,17 @@ struct Explorer {
               {"any-subset", CrashModel::any_subset(), 3}};
   }
 
+  size_t nested_images = 4;  // per crash point, whose recovery is crashed too
+  size_t next_updates = 2;   // per crash point, a next update started from the image
+
+  // Fewer images and no crashed recoveries: for a scenario with many files.
+  void light() {
+    models = {{"durable-only", CrashModel::durable_only(), 1},
+              {"any-subset", CrashModel::any_subset(), small_scale() ? 2u : 6u}};
+    nested_images = 0;
+    next_updates = 1;
+  }
+
   bool stopped() const { return stop_at_first && !violations.empty(); }
   void violation(const std::string& where, const std::string& what) {
     violations.push_back(where + ": " + what);
@@ -213,8 +230,8 @@ struct Explorer {
           ++images;
           const std::string where = name + " crashed after op " + std::to_string(k + 1) + "/" +
                                     std::to_string(points.size()) + " (" + m.name + ")";
-          if (n < 2) next_update(*img.fs, where);
-          recover_and_check(*img.fs, where, n++ < 4);
+          if (n < next_updates) next_update(*img.fs, where);
+          recover_and_check(*img.fs, where, n++ < nested_images);
         });
     }
   }
@@ -238,14 +255,14 @@ struct Explorer {
 };
 
 // Runs the whole exploration (apply, then undo) with the given sharing.
-void explore_all(Explorer& x, bool reflinks) {
+void explore_all(Explorer& x, bool reflinks, bool wide = false) {
   MemoryFileSystemOptions fo;
   fo.clone_range = reflinks;
   // The uninterrupted run: what "new" is.
   Snapshot old_tree;
   {
     MemoryFileSystem fs(fo);
-    make_tree(fs);
+    make_tree(fs, wide);
     old_tree = fs.snapshot(kOld);
     const auto r = release::apply_atomic_with_hook(fs, options(), update(), nullptr);
     x.ex = {old_tree, fs.snapshot(r.new_release), r.new_release, r.new_target, r.txid};
@@ -253,12 +270,14 @@ void explore_all(Explorer& x, bool reflinks) {
     REQUIRE(x.ex.new_tree.at(r.new_release + "/sub/c").content == "charlie-2 in a subdirectory");
     REQUIRE(x.ex.new_tree.count(r.new_release + "/b") == 0);
     REQUIRE(x.ex.new_tree.at(r.new_release + "/l").content == "a");
-    REQUIRE((reflinks ? r.files_reflinked : r.files_hard_linked) == 4);
+    REQUIRE((reflinks ? r.files_reflinked : r.files_hard_linked) == 4 + (wide ? kWideFiles : 0));
   }
   MemoryFileSystem fs(fo);
-  make_tree(fs);
+  make_tree(fs, wide);
   x.explore(
-      std::string("apply --atomic") + (reflinks ? " (reflinks)" : " (hard links)"), fs,
+      std::string("apply --atomic") + (reflinks ? " (reflinks" : " (hard links") +
+          (wide ? ", wide)" : ")"),
+      fs,
       [&](MemoryFileSystem& f) {
         const auto r = release::apply_atomic_with_hook(f, options(), update(), x.skip);
         // The txid differs from the reference run's: compare by name.
@@ -284,11 +303,15 @@ void explore_all(Explorer& x, bool reflinks) {
 
 TEST_CASE("apply --atomic and undo: every crash recovers to exactly the old or the new release",
           "[atomic][crash]") {
-  for (const bool reflinks : {false, true}) {
+  for (const int variant : {0, 1, 2}) {  // hard links, reflinks, reflinks of many files
     Explorer x;
-    explore_all(x, reflinks);
-    INFO((reflinks ? "reflinks: " : "hard links: ")
-         << x.images << " crash images, " << x.recoveries << " recoveries");
+    if (variant == 2) x.light();
+    explore_all(x, variant > 0, variant == 2);
+    std::cout << "atomic crash, "
+              << (variant == 0   ? "hard links"
+                  : variant == 1 ? "reflinks"
+                                 : "wide")
+              << ": " << x.images << " crash images, " << x.recoveries << " recoveries\n";
     for (const auto& v : x.violations) UNSCOPED_INFO(v);
     CHECK(x.violations.empty());
     CHECK(x.images > 100);
@@ -311,11 +334,12 @@ TEST_CASE("skipping any one atomic fsync lets a crash break the switch", "[atomi
   for (const auto& site : kAtomicSites) {
     bool found = false;
     std::string first;
-    for (const bool reflinks : {false, true}) {
+    for (const int variant : {0, 1, 2}) {
       Explorer x;
+      if (variant == 2) x.light();
       x.skip = [site](std::string_view s) { return s == site; };
       x.stop_at_first = true;
-      explore_all(x, reflinks);
+      explore_all(x, variant > 0, variant == 2);
       if (!x.violations.empty()) {
         found = true;
         first = x.violations.front();

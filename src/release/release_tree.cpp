@@ -35,7 +35,7 @@ void walk(FileSystem& fs, const std::string& dir, Visit&& visit) {
 // A reflink copy of `from` at `to`, with the same mode, owner and extended
 // attributes; false (and nothing left at `to`) when the file system cannot.
 bool reflink_copy(Durability& sync, const std::string& from, const std::string& to,
-                  const FileStat& st) {
+                  const FileStat& st, bool batched) {
   FileSystem& fs = sync.fs();
   auto src = fs.open(from, OpenMode::read);
   auto dst = fs.open(to, OpenMode::create_exclusive);
@@ -57,7 +57,8 @@ bool reflink_copy(Durability& sync, const std::string& from, const std::string& 
   dst->set_mode(st.mode);
   // The copy's data and attributes are new writes (a hard link has none):
   // they must be durable before LINK can name the release that holds them.
-  sync.sync_file(*dst, "atomic.mirror.file");
+  // (Batched: one syncfs after the last copy, in mirror_tree.)
+  if (!batched) sync.sync_file(*dst, "atomic.mirror.file");
   return true;
 }
 
@@ -88,6 +89,14 @@ MirrorCounts mirror_tree(Durability& sync, const std::string& from, const std::s
   // first: a read-only directory could not receive its entries.
   std::vector<const TreeEntry*> dirs;
   enum class Sharing { unknown, reflink, hard_link } sharing = Sharing::unknown;
+  // Many copies: one syncfs instead of an fsync each, through a handle
+  // taken before the first copy so that it reports every write-back error.
+  const auto files = std::count_if(entries.begin(), entries.end(), [](const TreeEntry& e) {
+    return e.stat.type == FileType::regular && e.stat.id.size > 0;
+  });
+  const auto watch = static_cast<size_t>(files) >= kMirrorBatchMinFiles
+                         ? fs.watch_file_system(paths::dirname(to))
+                         : nullptr;
   for (const auto& e : entries) {
     const std::string src = under(from, e.relative), dst = under(to, e.relative);
     switch (e.stat.type) {
@@ -102,7 +111,7 @@ MirrorCounts mirror_tree(Durability& sync, const std::string& from, const std::s
         // The first file that has data tells whether this file system has
         // reflinks; without them every file is hard-linked.
         if (sharing != Sharing::hard_link && (sharing == Sharing::reflink || e.stat.id.size > 0)) {
-          const bool cloned = reflink_copy(sync, src, dst, e.stat);
+          const bool cloned = reflink_copy(sync, src, dst, e.stat, watch != nullptr);
           if (sharing == Sharing::unknown) sharing = cloned ? Sharing::reflink : Sharing::hard_link;
           if (cloned) {
             ++counts.reflinked;
@@ -118,6 +127,8 @@ MirrorCounts mirror_tree(Durability& sync, const std::string& from, const std::s
   }
   for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)
     fs.set_mode(under(to, (*it)->relative), (*it)->stat.mode);
+  // The copies' data, as "atomic.mirror.file" above, for all of them at once.
+  if (watch && counts.reflinked > 0) sync.sync_file_system(*watch, "atomic.mirror.batch");
   return counts;
 }
 

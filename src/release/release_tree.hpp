@@ -33,6 +33,11 @@ struct MirrorCounts {
   uint64_t hard_linked = 0;
 };
 
+// From this many files with data on, reflink copies are made durable by one
+// syncfs (site "atomic.mirror.batch") where the file system can, not an
+// fsync each.
+inline constexpr size_t kMirrorBatchMinFiles = 32;
+
 // Re-creates `entries` of `from` beneath `to` (which must not exist):
 // directories with their modes, symlinks with their targets, regular files
 // as reflink copies (same mode and owner, data synced at site
