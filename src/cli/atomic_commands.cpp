@@ -108,6 +108,9 @@ void recover_atomic_switches(const CommonOptions& common, RecoveryReport& report
     PendingTransaction t;
     t.txid = line.substr(0, line.find(':'));
     t.plan = "atomic switch " + line.substr(std::min(line.size(), t.txid.size() + 2));
+    // Finished: LINK named the new release; everything else was undone.
+    if (t.plan.starts_with("atomic switch finished"))
+      t.state = PendingTransaction::State::committed;
     report.transactions.push_back(std::move(t));
   }
 }
