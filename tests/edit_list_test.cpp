@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <ctime>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <random>
