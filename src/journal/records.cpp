@@ -1,5 +1,6 @@
 #include "journal/records.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -168,13 +169,17 @@ std::string encode_intent(const IntentRecord& record) {
 std::string encode_manifest(const ManifestRecord& record) {
   std::string out = std::string(kManifestHeader) + "\ntxid " + record.txid + "\njournal " +
                     escape_path(record.journal) + "\nroot " + escape_path(record.root) + "\n";
+  if (record.keep) out += "keep " + std::to_string(record.keep) + "\n";
+  for (const auto& dir : record.dirs) out += "mkdir " + escape_path(dir) + "\n";
+  if (!record.undoes.empty()) out += "undoes " + record.undoes + "\n";
   for (const auto& e : record.entries) {
     if (e.op == ManifestEntry::Op::replace) {
       char mode[16];
       std::snprintf(mode, sizeof mode, "%o", e.mode);
       out += "replace " + escape_path(e.shadow) + " " + escape_path(e.target) +
              " ino=" + std::to_string(e.ino) + " size=" + std::to_string(e.size) + " mode=" + mode +
-             " pre=" + hash_field(e.pre_hash) + " post=" + hash_field(e.post_hash) + "\n";
+             " pre=" + hash_field(e.pre_hash) + " post=" + hash_field(e.post_hash) +
+             (e.old_ino ? " old=" + std::to_string(*e.old_ino) : "") + "\n";
     } else {
       out += "remove " + escape_path(e.target) + " ino=" + std::to_string(e.ino) +
              " size=" + std::to_string(e.size) + " pre=" + hash_field(e.pre_hash) + "\n";
@@ -204,7 +209,20 @@ ManifestRecord decode_manifest(std::string_view bytes, const std::string& name) 
   while (!reader.done()) {
     const auto f = RecordReader::fields(reader.next_line());
     ManifestEntry e;
-    if (f.size() == 8 && f[0] == "replace") {
+    if (f.size() == 2 && f[0] == "keep" && record.entries.empty()) {
+      record.keep = static_cast<uint32_t>(
+          std::min<uint64_t>(UINT32_MAX, reader.number("keep=" + std::string(f[1]), "keep")));
+      continue;
+    }
+    if (f.size() == 2 && f[0] == "mkdir" && record.entries.empty()) {
+      record.dirs.push_back(reader.path(f[1]));
+      continue;
+    }
+    if (f.size() == 2 && f[0] == "undoes" && record.entries.empty()) {
+      record.undoes = std::string(f[1]);
+      continue;
+    }
+    if ((f.size() == 8 || f.size() == 9) && f[0] == "replace") {
       e.op = ManifestEntry::Op::replace;
       e.shadow = reader.path(f[1]);
       e.target = reader.path(f[2]);
@@ -214,6 +232,7 @@ ManifestRecord decode_manifest(std::string_view bytes, const std::string& name) 
       if (e.mode > 07777) reader.fail_line("mode out of range");
       e.pre_hash = reader.hash(f[6], "pre");
       e.post_hash = reader.hash(f[7], "post");
+      if (f.size() == 9) e.old_ino = reader.number(f[8], "old");
     } else if (f.size() == 5 && f[0] == "remove") {
       e.op = ManifestEntry::Op::remove;
       e.target = reader.path(f[1]);

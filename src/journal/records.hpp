@@ -51,6 +51,10 @@ struct ManifestEntry {
   uint32_t mode = 0;  // replace only
   std::optional<Hash128> pre_hash;
   std::optional<Hash128> post_hash;
+  // replace of an existing target in a transaction that keeps undo data
+  // (" old=N" at the end of the line): the target's inode before the rename,
+  // which replay keeps under paths::keep_path (generations.hpp).
+  std::optional<uint64_t> old_ino;
   bool operator==(const ManifestEntry&) const = default;
 };
 
@@ -59,6 +63,11 @@ struct ManifestRecord {
   std::string journal;  // the journal directory it was written in
   std::string root;     // the ROOT every path lies beneath
   std::vector<ManifestEntry> entries;
+  // Undo (docs/protocol.md §6), each line written only when set, so a record
+  // without them is byte for byte what older versions wrote:
+  uint32_t keep = 0;                // "keep N": keep the originals; N generations at most
+  std::vector<std::string> dirs{};  // "mkdir PATH": directories it created (with keep)
+  std::string undoes{};             // "undoes TXID": this transaction undoes generation TXID
 };
 
 std::string encode_intent(const IntentRecord& record);

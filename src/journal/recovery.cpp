@@ -8,6 +8,7 @@
 
 #include "base/paths.hpp"
 #include "bpatch/error.hpp"
+#include "journal/generations.hpp"
 #include "journal/records.hpp"
 #include "journal/replay.hpp"
 
@@ -60,6 +61,12 @@ ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::
                     "it names, then `bpatch recover --abandon " +
                     txid + "`");
   }
+  check_manifest_record(record, journal, txid, path);
+  return record;
+}
+
+void check_manifest_record(const ManifestRecord& record, const Journal& journal,
+                           const std::string& txid, const std::string& path) {
   if (record.txid != txid)
     throw Error(Errc::journal, path, "names transaction " + record.txid + "; nothing was changed");
   check_home(record, journal, path);
@@ -70,7 +77,10 @@ ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::
                   "the shadow " + e.shadow + " is not the shadow name of " + e.target +
                       "; nothing was changed");
   }
-  return record;
+  for (const auto& dir : record.dirs) check_beneath_root(record.root, journal.dir(), dir, path);
+  if (!record.undoes.empty() && (!is_txid(record.undoes) || record.undoes >= txid))
+    throw Error(Errc::journal, path,
+                "undoes `" + record.undoes + "`, which is not an earlier transaction id");
 }
 
 namespace {
@@ -152,6 +162,14 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
       inconsistent(e.target, manifest.txid, "the file to remove was replaced by another");
     }
   }
+  if (manifest.keep) {
+    // Undo data (generations.hpp): a second name for every original about
+    // to be replaced, durable before the rename that would otherwise leave
+    // the original with no name at all.
+    std::set<std::string> keep_dirs;
+    keep_replaced(fs, manifest, &keep_dirs);
+    for (const auto& dir : keep_dirs) sync.sync_dir(dir, "keep.dir");
+  }
   for (const auto& e : manifest.entries) {
     const auto target = fs.lstat(e.target);
     if (e.op == ManifestEntry::Op::replace) {
@@ -167,7 +185,8 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
       ++renamed;
     } else {
       if (!target) continue;
-      fs.unlink(e.target);
+      // With undo data the removed file keeps its inode under its keep name.
+      if (!(manifest.keep && keep_removed(fs, e, manifest.txid))) fs.unlink(e.target);
       ++removed;
     }
     dirs.insert(paths::dirname(e.target));
@@ -175,7 +194,11 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
   // The renames and unlinks must be durable before the manifest that would
   // redo them is deleted.
   for (const auto& dir : dirs) sync.sync_dir(dir, "recover.replay.dir");
-  delete_records(sync, journal, manifest.txid);
+  if (!manifest.undoes.empty()) finish_undoing(sync, journal, manifest);
+  if (manifest.keep)
+    store_generation(sync, journal, manifest);  // the manifest becomes undo-TXID
+  else
+    delete_records(sync, journal, manifest.txid);
   if (report) {
     report->plan = "replayed: " + std::to_string(renamed) + " renamed, " + std::to_string(removed) +
                    " removed, " + std::to_string(manifest.entries.size() - renamed - removed) +
@@ -263,8 +286,17 @@ RecoveryReport recover_locked(Durability& sync, const Journal& journal) {
   FileSystem& fs = sync.fs();
   RecoveryReport report;
   for (const auto& [txid, set] : journal.records(fs)) {  // std::map: txid order
+    if (set.generation_only()) continue;                 // an undo generation: nothing to finish
     PendingTransaction pending;
     pending.txid = txid;
+    if (set.forget) {
+      finish_forget(sync, journal, txid);  // an interrupted `forget` (or pruning)
+      pending.plan = "finished forgetting undo generation " + txid;
+      if (!set.intent && !set.manifest && !set.manifest_tmp) {
+        report.transactions.push_back(std::move(pending));
+        continue;
+      }
+    }
     const auto manifest =
         set.manifest ? std::optional(load_manifest(fs, journal, txid)) : std::nullopt;
     if (manifest) {
@@ -282,8 +314,14 @@ RecoveryReport recover_locked(Durability& sync, const Journal& journal) {
 std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal) {
   std::vector<PendingTransaction> out;
   for (const auto& [txid, set] : journal.records(fs)) {
+    if (set.generation_only()) continue;  // listed by list_generations()
     PendingTransaction pending;
     pending.txid = txid;
+    if (set.forget && !set.intent && !set.manifest && !set.manifest_tmp) {
+      pending.plan = "an interrupted forget: recover will finish dropping undo generation " + txid;
+      out.push_back(std::move(pending));
+      continue;
+    }
     std::optional<ManifestRecord> manifest;
     if (set.manifest) {
       try {

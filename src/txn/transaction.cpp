@@ -305,6 +305,10 @@ class Commit {
   // durable, so the name we commit by never points at a torn record.
   void write_manifest(const std::vector<PlannedChange*>& work) {
     manifest_ = journal::ManifestRecord{txid_, journal_->dir(), options_.root, {}};
+    // Undo data (docs/protocol.md §6): replay keeps each original's inode and
+    // the record lists the directories created, for undo to remove.
+    manifest_.keep = options_.keep;
+    if (options_.keep) manifest_.dirs = intent_.dirs;
     for (auto* p : work) {
       journal::ManifestEntry e;
       e.target = p->target;
@@ -320,6 +324,7 @@ class Commit {
         e.size = p->size;
         e.mode = p->mode;
         e.post_hash = p->post_hash;
+        if (options_.keep && p->target_stat) e.old_ino = p->target_stat->id.ino;
       }
       manifest_.entries.push_back(std::move(e));
     }
