@@ -1,0 +1,97 @@
+// The explored undo operations; see undo_scenarios.hpp.
+#include "testing/undo_scenarios.hpp"
+
+#include "bpatch/undo.hpp"
+#include "journal/generations.hpp"
+#include "testing/crash_checks.hpp"
+#include "testing/crash_scenarios.hpp"
+#include "txn/commit.hpp"
+#include "txn/undo_commit.hpp"
+
+namespace bpatch::testing {
+namespace {
+
+const std::string kRoot = "/r";
+
+void initial_tree(MemoryFileSystem& fs) {
+  fs.make_dirs("/r/a");
+  fs.make_dirs("/r/b");
+  fs.write_file("/r/a/x", std::string(3000, 'x') + "the end", 0640);
+  fs.write_file("/r/b/gone", "removed by the update", 0751);
+  fs.write_file("/r/b/y", "yyyy");
+  fs.write_file("/r/same", "untouched");
+}
+
+// Edits, replaces, removes and creates (in new directories).
+std::vector<Change> update() {
+  return {edit_change("a/x", {write_op(10, "EDIT"), insert_op(100, "inserted")}),
+          put_change("b/y", "a new y", 0600), remove_change("b/gone"),
+          put_change("n/m/new.txt", "created in new directories"), put_change("a/fresh", "new")};
+}
+
+void commit_uninterrupted(MemoryFileSystem& fs, std::vector<Change> changes, unsigned keep) {
+  TransactionOptions options = explorer_tx_options(kRoot);
+  options.keep = keep;
+  commit_changes(fs, options, changes, nullptr);
+}
+
+}  // namespace
+
+std::vector<Scenario> undo_scenarios() {
+  std::vector<Scenario> out;
+  {
+    Scenario s;
+    s.name = "apply keeping undo data";
+    s.setup = initial_tree;
+    TxSpec tx{"update keep=1", update()};
+    tx.keep = 1;
+    s.txs.push_back(std::move(tx));
+    out.push_back(std::move(s));
+  }
+  {
+    Scenario s;
+    s.name = "apply pruning the older generation";
+    s.setup = [](MemoryFileSystem& fs) {
+      initial_tree(fs);
+      commit_uninterrupted(fs, {put_change("b/y", "first"), remove_change("same")}, 1);
+    };
+    TxSpec tx{"second update keep=1", {put_change("b/y", "second")}};
+    tx.keep = 1;
+    s.txs.push_back(std::move(tx));
+    out.push_back(std::move(s));
+  }
+  {
+    Scenario s;
+    s.name = "undo";
+    s.setup = [](MemoryFileSystem& fs) {
+      initial_tree(fs);
+      commit_uninterrupted(fs, update(), 1);
+    };
+    TxSpec tx{"undo", {}};
+    tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
+      UndoOptions options;
+      options.root = root;
+      undo_with_hook(fs, options, skip);
+    };
+    s.txs.push_back(std::move(tx));
+    out.push_back(std::move(s));
+  }
+  {
+    Scenario s;
+    s.name = "forget";
+    s.setup = [](MemoryFileSystem& fs) {
+      initial_tree(fs);
+      commit_uninterrupted(fs, {put_change("b/y", "first")}, 2);
+      commit_uninterrupted(fs, update(), 2);
+    };
+    TxSpec tx{"forget all", {}};
+    tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
+      journal::forget_with_hook(fs, root + "/.bpatch", "", 0, skip);
+    };
+    s.txs.push_back(std::move(tx));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace bpatch::testing
