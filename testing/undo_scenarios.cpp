@@ -78,15 +78,32 @@ std::vector<Scenario> undo_scenarios() {
   }
   {
     Scenario s;
-    s.name = "forget";
+    s.name = "forget all (one generation)";
     s.setup = [](MemoryFileSystem& fs) {
       initial_tree(fs);
-      commit_uninterrupted(fs, {put_change("b/y", "first")}, 2);
-      commit_uninterrupted(fs, update(), 2);
+      commit_uninterrupted(fs, update(), 1);
     };
     TxSpec tx{"forget all", {}};
     tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
       journal::forget_with_hook(fs, root + "/.bpatch", "", 0, skip);
+    };
+    s.txs.push_back(std::move(tx));
+    out.push_back(std::move(s));
+  }
+  {
+    // Each generation is dropped atomically on its own, so the explored
+    // operation is the forget of one (here the newest of two).
+    Scenario s;
+    s.name = "forget TXID";
+    s.setup = [](MemoryFileSystem& fs) {
+      initial_tree(fs);
+      commit_uninterrupted(fs, {put_change("b/y", "first"), remove_change("same")}, 2);
+      commit_uninterrupted(fs, update(), 2);
+    };
+    TxSpec tx{"forget the newest", {}};
+    tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
+      const auto generations = list_generations(fs, root + "/.bpatch");
+      journal::forget_with_hook(fs, root + "/.bpatch", generations.back().txid, 0, skip);
     };
     s.txs.push_back(std::move(tx));
     out.push_back(std::move(s));

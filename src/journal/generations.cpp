@@ -83,13 +83,37 @@ void store_generation(Durability& sync, const Journal& journal, const ManifestRe
   // back names that no longer exist; a manifest left alone replays as a no-op.
   unlink_if_present(fs, journal.intent_path(manifest.txid));
   unlink_if_present(fs, journal.manifest_tmp_path(manifest.txid));
-  if (fs.lstat(journal.manifest_path(manifest.txid)))
-    fs.rename(journal.manifest_path(manifest.txid), journal.undo_path(manifest.txid));
+  const std::string from = journal.manifest_path(manifest.txid);
+  const std::string to = journal.undo_path(manifest.txid);
+  if (const auto st = fs.lstat(from)) {
+    const auto done = fs.lstat(to);
+    // A rename interrupted between its two names leaves both on the inode,
+    // where rename(2) would do nothing: drop the manifest's name instead.
+    if (done && done->id.ino == st->id.ino)
+      fs.unlink(from);
+    else
+      fs.rename(from, to);
+  }
   // As "recover.records": until this is durable the manifest may come back
   // and be replayed over files changed since.
   sync.sync_dir(journal.dir(), "recover.records");
+  prune_generations(sync, journal);
+}
+
+void prune_generations(Durability& sync, const Journal& journal) {
+  FileSystem& fs = sync.fs();
   const auto generations = generation_txids(fs, journal);
-  for (size_t i = 0; i + manifest.keep < generations.size(); ++i)
+  if (generations.empty()) return;
+  uint32_t keep = 0;
+  try {
+    keep = load_generation(fs, journal, generations.back(),
+                           journal.undo_path(generations.back()))
+               .keep;
+  } catch (const Error& e) {
+    if (e.code() != Errc::journal) throw;
+    return;  // damaged: nothing is dropped on its word
+  }
+  for (size_t i = 0; i + keep < generations.size(); ++i)
     forget_generation(sync, journal, generations[i]);
 }
 
@@ -145,8 +169,12 @@ ManifestRecord load_generation(FileSystem& fs, const Journal& journal, const std
 
 void forget_generation(Durability& sync, const Journal& journal, const std::string& txid) {
   FileSystem& fs = sync.fs();
-  if (fs.lstat(journal.undo_path(txid))) {
-    fs.rename(journal.undo_path(txid), journal.forget_path(txid));
+  if (const auto st = fs.lstat(journal.undo_path(txid))) {
+    const auto marked = fs.lstat(journal.forget_path(txid));
+    if (marked && marked->id.ino == st->id.ino)  // a half-done rename, as above
+      fs.unlink(journal.undo_path(txid));
+    else
+      fs.rename(journal.undo_path(txid), journal.forget_path(txid));
     // The mark must be durable before the first kept name goes: a crash
     // would otherwise leave a generation that lost some of its files.
     sync.sync_dir(journal.dir(), "forget.mark");
@@ -157,7 +185,14 @@ void forget_generation(Durability& sync, const Journal& journal, const std::stri
 void finish_forget(Durability& sync, const Journal& journal, const std::string& txid) {
   FileSystem& fs = sync.fs();
   const std::string path = journal.forget_path(txid);
-  if (!fs.lstat(path)) return;
+  const auto mark = fs.lstat(path);
+  if (!mark) return;
+  // The mark's rename interrupted between its two names: the undo- name goes
+  // (durably, before the first kept name goes).
+  if (const auto st = fs.lstat(journal.undo_path(txid)); st && st->id.ino == mark->id.ino) {
+    fs.unlink(journal.undo_path(txid));
+    sync.sync_dir(journal.dir(), "forget.mark");  // as in forget_generation
+  }
   std::optional<ManifestRecord> record;
   try {
     record = load_generation(fs, journal, txid, path);

@@ -48,6 +48,11 @@ bool keep_removed(FileSystem& fs, const ManifestEntry& entry, const std::string&
 // generations.
 void store_generation(Durability& sync, const Journal& journal, const ManifestRecord& manifest);
 
+// Forgets all but the newest N generations, N being the `keep` of the
+// newest one. Called after storing a generation, and by every recovery so
+// that a pruning a crash interrupted is finished.
+void prune_generations(Durability& sync, const Journal& journal);
+
 // After the replay of an undo transaction (manifest.undoes = G) is durable:
 // drops G's kept names (the restored targets keep the inodes), removes the
 // directories G created when empty, then G's record.

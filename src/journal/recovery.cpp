@@ -308,6 +308,7 @@ RecoveryReport recover_locked(Durability& sync, const Journal& journal) {
     }
     report.transactions.push_back(std::move(pending));
   }
+  prune_generations(sync, journal);  // one a crash interrupted (generations.hpp)
   return report;
 }
 
