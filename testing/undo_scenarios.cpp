@@ -35,10 +35,65 @@ void commit_uninterrupted(MemoryFileSystem& fs, std::vector<Change> changes, uns
   commit_changes(fs, options, changes, nullptr);
 }
 
+// A tree for the tree statements (the lead scenario "tree" of crash_scenarios.cpp).
+void tree_setup(MemoryFileSystem& fs) {
+  fs.make_dirs("/r/t/old/sub");
+  fs.make_dirs("/r/t/d");
+  fs.write_file("/r/t/a", "aaaa", 0644);
+  fs.write_file("/r/t/plain", "plain file");
+  fs.write_file("/r/t/old/sub/f", "in a removed directory");
+  fs.make_symlink("a", "/r/t/l");
+  fs.make_symlink("nowhere", "/r/t/old/sub/dl");
+  fs.make_dirs("/r/t/empty");
+}
+
+// Every tree statement: symlinks new, retargeted and over a file, a new
+// nested directory, a directory's and a file's mode, removed files in
+// removed directories, an empty directory removed.
+std::vector<Change> tree_update() {
+  return {Change::symlink("t/l2", "a"),
+          Change::symlink("t/l", "old/gone"),
+          Change::symlink("t/plain", "/abs"),
+          Change::mkdir("t/n/inner", 0750),
+          put_change("t/n/inner/file", "n"),
+          Change::mkdir("t/d", 0700),
+          Change::chmod("t/a", 0600),
+          remove_change("t/old/sub/f"),
+          remove_change("t/old/sub/dl"),
+          Change::rmdir("t/old/sub"),
+          Change::rmdir("t/old"),
+          Change::rmdir("t/empty")};
+}
+
 }  // namespace
 
 std::vector<Scenario> undo_scenarios() {
   std::vector<Scenario> out;
+  {
+    Scenario s;
+    s.name = "tree statements keeping undo data";
+    s.setup = tree_setup;
+    TxSpec tx{"tree keep=1", tree_update()};
+    tx.keep = 1;
+    s.txs.push_back(std::move(tx));
+    out.push_back(std::move(s));
+  }
+  {
+    Scenario s;
+    s.name = "undo of tree statements";
+    s.setup = [](MemoryFileSystem& fs) {
+      tree_setup(fs);
+      commit_uninterrupted(fs, tree_update(), 1);
+    };
+    TxSpec tx{"undo", {}};
+    tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
+      UndoOptions options;
+      options.root = root;
+      undo_with_hook(fs, options, skip);
+    };
+    s.txs.push_back(std::move(tx));
+    out.push_back(std::move(s));
+  }
   {
     Scenario s;
     s.name = "apply keeping undo data";

@@ -178,9 +178,9 @@ bool strace_works() {
 }
 
 const std::vector<std::string> kMutating = {
-    "openat", "write",    "pwrite64", "fsync",     "fdatasync", "rename", "renameat",
-    "renameat2", "unlink", "unlinkat", "mkdir",    "mkdirat",   "rmdir",  "fchmod",
-    "fchmodat",  "ftruncate", "flock", "link",     "linkat"};
+    "openat",    "write",     "pwrite64", "fsync", "fdatasync", "rename", "renameat",
+    "renameat2", "unlink",    "unlinkat", "mkdir", "mkdirat",   "rmdir",  "fchmod",
+    "fchmodat",  "ftruncate", "flock",    "link",  "linkat"};
 
 // Per mutating call: how many an uninterrupted run makes in all, and how
 // many before its first call naming dir (the loader's; not swept).
@@ -236,9 +236,14 @@ TEST_CASE("bpatch undo SIGKILLed at every mutating system call, then recover: be
       make_update(dir.path());
       REQUIRE(run(apply_argv(dir.path())).exit_code == 0);
       const FullTree before = full_tree(dir / "root");
-      std::vector<std::string> cmd = {"strace", "-f", "-qq", "-o", "/dev/null", "-e",
-                                      "inject=" + call + ":signal=KILL:when=" +
-                                          std::to_string(nth)};
+      std::vector<std::string> cmd = {
+          "strace",
+          "-f",
+          "-qq",
+          "-o",
+          "/dev/null",
+          "-e",
+          "inject=" + call + ":signal=KILL:when=" + std::to_string(nth)};
       const auto argv = undo_argv(dir.path());
       cmd.insert(cmd.end(), argv.begin(), argv.end());
       const auto r = run(cmd);

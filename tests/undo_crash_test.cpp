@@ -25,9 +25,9 @@ namespace {
 // The fsync sites of keeping, undoing and forgetting (src/journal/generations.cpp,
 // src/txn/undo.cpp); those shared with apply are proven by sync_mutation_test.
 const std::vector<std::string> kUndoSites = {
-    "keep.dir",          "undo.intent.file", "undo.intent.dir", "undo.shadow.dir",
-    "undo.manifest.file", "undo.commit",     "undo.keep.dir",   "undo.rmdir",
-    "undo.drop",         "forget.mark",      "forget.dir",      "forget.record"};
+    "keep.dir",           "undo.intent.file", "undo.intent.dir", "undo.shadow.dir",
+    "undo.manifest.file", "undo.commit",      "undo.keep.dir",   "undo.rmdir",
+    "undo.drop",          "forget.mark",      "forget.dir",      "forget.record"};
 
 std::set<std::string> undo_sites_in_source() {
   std::set<std::string> out;

@@ -8,6 +8,7 @@
 #include "base/paths.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/transaction.hpp"
+#include "journal/records.hpp"
 #include "testing/crash_checks.hpp"
 #include "testing/crash_scenarios.hpp"
 #include "testing/memory_file_system.hpp"
@@ -191,4 +192,66 @@ TEST_CASE("a generation record that names a path outside its root is refused", "
   CHECK(undo_error(*fs) == Errc::journal);
   CHECK(fs->snapshot("/") == state);
   (void)bytes;
+}
+
+TEST_CASE("undo of the tree statements: symlinks, modes, mkdir and rmdir come back", "[undo]") {
+  auto fs = std::make_unique<MemoryFileSystem>();
+  fs->make_dirs("/r/t/old/sub");
+  fs->make_dirs("/r/t/d", 0711);
+  fs->make_dirs("/r/t/empty", 0750);
+  fs->write_file("/r/t/a", "aaaa", 0644);
+  fs->write_file("/r/t/plain", "plain file", 0640);
+  fs->write_file("/r/t/old/sub/f", "in a removed directory");
+  fs->make_symlink("a", "/r/t/l");
+  fs->make_symlink("nowhere", "/r/t/old/sub/dl");
+  fs->sync_all();
+  const Snapshot before = tree_without_journal(*fs, kRoot);
+  commit_with_keep(
+      *fs, {Change::symlink("t/l2", "a"), Change::symlink("t/l", "old/gone"),
+            Change::symlink("t/plain", "/abs"), Change::mkdir("t/n/inner", 0750),
+            put_change("t/n/inner/file", "n"), Change::mkdir("t/d", 0700),
+            Change::chmod("t/a", 0600), remove_change("t/old/sub/f"), remove_change("t/old/sub/dl"),
+            Change::rmdir("t/old/sub"), Change::rmdir("t/old"), Change::rmdir("t/empty")});
+  CHECK(fs->lstat("/r/t/d")->mode == 0700);
+  CHECK_FALSE(fs->exists("/r/t/empty"));
+  CHECK(fs->read_link("/r/t/plain") == "/abs");
+  do_undo(*fs);
+  CHECK(tree_without_journal(*fs, kRoot) == before);
+  CHECK(find_records(*fs, kJournal).empty());
+}
+
+TEST_CASE("the undo lines of a manifest round-trip, and a record without them is unchanged",
+          "[undo]") {
+  using journal::ManifestEntry;
+  journal::ManifestRecord m{"18ebe05d021f3455-00007708", "/r/.bpatch", "/r", {}};
+  const std::string plain = journal::encode_manifest(m);
+  CHECK(plain.find("keep") == std::string::npos);
+  m.keep = 3;
+  m.dirs = {"/r/n", "/r/n/m"};
+  m.undoes = "18ebe05d021f3454-00007708";
+  ManifestEntry r;
+  r.op = ManifestEntry::Op::replace;
+  r.shadow = paths::shadow_path("/r/x", m.txid);
+  r.target = "/r/x";
+  r.ino = 7, r.size = 3, r.mode = 0640, r.old_ino = 5;
+  ManifestEntry c;
+  c.op = ManifestEntry::Op::chmod;
+  c.target = "/r/d";
+  c.ino = 9, c.mode = 0700, c.old_mode = 0751;
+  ManifestEntry d = c;
+  d.op = ManifestEntry::Op::rmdir;
+  d.mode = 0;
+  ManifestEntry l = r;
+  l.op = ManifestEntry::Op::symlink;
+  l.mode = 0777;
+  l.post_hash = Hash128{1, 2};
+  m.entries = {r, l, c, d};
+  const std::string bytes = journal::encode_manifest(m);
+  CHECK(bytes.find(" old=5") != std::string::npos);
+  CHECK(bytes.find(" oldmode=751") != std::string::npos);
+  const auto back = journal::decode_manifest(bytes, "m");
+  CHECK(back.keep == 3);
+  CHECK(back.dirs == m.dirs);
+  CHECK(back.undoes == m.undoes);
+  CHECK(back.entries == m.entries);
 }

@@ -33,7 +33,7 @@ std::set<std::string> drop_kept_names(FileSystem& fs, const ManifestRecord& reco
 std::vector<std::pair<std::string, uint64_t>> kept_names(const ManifestRecord& record) {
   std::vector<std::pair<std::string, uint64_t>> out;
   for (const auto& e : record.entries) {
-    if (e.op == ManifestEntry::Op::replace && e.old_ino)
+    if ((e.op == ManifestEntry::Op::replace || e.op == ManifestEntry::Op::symlink) && e.old_ino)
       out.emplace_back(paths::keep_path(e.target, record.txid), *e.old_ino);
     else if (e.op == ManifestEntry::Op::remove)
       out.emplace_back(paths::keep_path(e.target, record.txid), e.ino);
@@ -43,7 +43,9 @@ std::vector<std::pair<std::string, uint64_t>> kept_names(const ManifestRecord& r
 
 void keep_replaced(FileSystem& fs, const ManifestRecord& manifest, std::set<std::string>* dirs) {
   for (const auto& e : manifest.entries) {
-    if (e.op != ManifestEntry::Op::replace || !e.old_ino) continue;
+    const bool renamed_over =
+        e.op == ManifestEntry::Op::replace || e.op == ManifestEntry::Op::symlink;
+    if (!renamed_over || !e.old_ino) continue;
     if (!fs.lstat(e.shadow)) continue;  // renamed already: kept before that, or never
     const std::string keep = paths::keep_path(e.target, manifest.txid);
     if (fs.lstat(keep)) continue;  // made by an earlier run (or not ours: then undo refuses)
@@ -77,11 +79,14 @@ bool keep_removed(FileSystem& fs, const ManifestEntry& entry, const std::string&
   return true;
 }
 
-void store_generation(Durability& sync, const Journal& journal, const ManifestRecord& manifest) {
+void store_generation(Durability& sync, const Journal& journal, const ManifestRecord& manifest,
+                      bool keeps_new_dirs) {
   FileSystem& fs = sync.fs();
   // The intent first, as delete_records does: an intent left alone rolls
   // back names that no longer exist; a manifest left alone replays as a no-op.
   unlink_if_present(fs, journal.intent_path(manifest.txid));
+  // As there: a rollback of the intent alone would remove new empty directories.
+  if (keeps_new_dirs) sync.sync_dir(journal.dir(), "recover.records.intent");
   unlink_if_present(fs, journal.manifest_tmp_path(manifest.txid));
   const std::string from = journal.manifest_path(manifest.txid);
   const std::string to = journal.undo_path(manifest.txid);
@@ -106,8 +111,7 @@ void prune_generations(Durability& sync, const Journal& journal) {
   if (generations.empty()) return;
   uint32_t keep = 0;
   try {
-    keep = load_generation(fs, journal, generations.back(),
-                           journal.undo_path(generations.back()))
+    keep = load_generation(fs, journal, generations.back(), journal.undo_path(generations.back()))
                .keep;
   } catch (const Error& e) {
     if (e.code() != Errc::journal) throw;
@@ -205,7 +209,21 @@ void finish_forget(Durability& sync, const Journal& journal, const std::string& 
     Durability root_sync = sync.on(*view);
     // The names' removal must be durable before the record naming them goes,
     // or a crash would leave hidden names no record lists.
-    for (const auto& dir : drop_kept_names(*view, *record)) root_sync.sync_dir(dir, "forget.dir");
+    std::set<std::string> dirs = drop_kept_names(*view, *record);
+    // A directory the transaction removed stayed while it held kept names
+    // (docs/protocol.md §6.2): now the rmdir is finished.
+    for (const auto& e : record->entries) {
+      if (e.op != ManifestEntry::Op::rmdir) continue;
+      const auto st = view->lstat(e.target);
+      if (!st || st->type != FileType::directory || st->id.ino != e.ino ||
+          !view->list_dir(e.target).empty())
+        continue;
+      view->remove_dir(e.target);
+      dirs.erase(e.target);
+      dirs.insert(paths::dirname(e.target));
+    }
+    for (const auto& dir : dirs)
+      if (view->lstat(dir)) root_sync.sync_dir(dir, "forget.dir");
   }
   fs.unlink(path);
   sync.sync_dir(journal.dir(), "forget.record");

@@ -46,7 +46,9 @@ bool keep_removed(FileSystem& fs, const ManifestEntry& entry, const std::string&
 // After replay is durable: deletes the intent, turns manifest-TXID into
 // undo-TXID, makes that durable and forgets all but the `keep` newest
 // generations.
-void store_generation(Durability& sync, const Journal& journal, const ManifestRecord& manifest);
+// `keeps_new_dirs` as for the records' deletion (replay.hpp).
+void store_generation(Durability& sync, const Journal& journal, const ManifestRecord& manifest,
+                      bool keeps_new_dirs);
 
 // Forgets all but the newest N generations, N being the `keep` of the
 // newest one. Called after storing a generation, and by every recovery so

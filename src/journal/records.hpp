@@ -18,6 +18,9 @@
 //   manifest line := "replace " SHADOW " " TARGET " ino=" N " size=" N " mode=" OCT
 //                                   " pre=" (HEX32|"-") " post=" (HEX32|"-")
 //                  | "remove " TARGET " ino=" N " size=" N " pre=" (HEX32|"-")
+//                  | "symlink " SHADOW " " TARGET " ino=" N " size=" N " post=" HEX32
+//                  | "chmod " TARGET " ino=" N " mode=" OCT       ; a directory's mode
+//                  | "rmdir " TARGET " ino=" N                    ; after the others
 //   PATH     := absolute path, bytes <= 0x20, '%' and 0x7f written as %XX
 //   HEX32    := XXH3-128 in canonical hex (the checksum is over the record's bytes)
 #pragma once
@@ -41,20 +44,25 @@ struct IntentRecord {
 };
 
 struct ManifestEntry {
-  enum class Op { replace, remove };
+  // replace: rename a shadow file over the target; symlink: the same with a
+  // shadow symlink; remove: unlink the target; chmod: set a directory's
+  // mode; rmdir: remove a directory.
+  enum class Op { replace, remove, symlink, chmod, rmdir };
   Op op = Op::replace;
-  std::string shadow;  // replace only
+  std::string shadow;  // replace, symlink
   std::string target;
-  uint64_t ino = 0;   // replace: the shadow's inode (the target's after the rename);
-                      // remove: the target's inode
-  uint64_t size = 0;  // the size that inode has
-  uint32_t mode = 0;  // replace only
+  uint64_t ino = 0;   // replace, symlink: the shadow's inode (the target's after the rename);
+                      // remove, chmod, rmdir: the target's inode
+  uint64_t size = 0;  // replace, symlink, remove: the size that inode has
+  uint32_t mode = 0;  // replace, chmod
   std::optional<Hash128> pre_hash;
   std::optional<Hash128> post_hash;
   // replace of an existing target in a transaction that keeps undo data
   // (" old=N" at the end of the line): the target's inode before the rename,
   // which replay keeps under paths::keep_path (generations.hpp).
-  std::optional<uint64_t> old_ino;
+  std::optional<uint64_t> old_ino;  // also a symlink's, whose original may be a file or a symlink
+  // chmod of an existing directory, rmdir (" oldmode=OCT"): the mode it had.
+  std::optional<uint32_t> old_mode;
   bool operator==(const ManifestEntry&) const = default;
 };
 

@@ -34,24 +34,49 @@
 namespace bpatch {
 namespace {
 
+using Op = journal::ManifestEntry::Op;
+
 // One target of the generation and what undo does to it.
 struct UndoStep {
+  enum class Kind { restore, remove, set_mode, make_dir } kind = Kind::restore;
   const journal::ManifestEntry* entry = nullptr;
   std::optional<FileStat> target_stat;  // as found at validation
-  std::string kept;                     // restore: the kept original; empty: remove the target
+  std::string kept;                     // restore: the kept original
   FileStat kept_stat;
   std::string shadow;
 };
 
+Hash128 hash_text(const std::string& text) {
+  return hash_bytes(std::as_bytes(std::span(text.data(), text.size())));
+}
+
 // Why `entry`'s target is not what the generation left, or "".
 std::string changed_since(FileSystem& fs, const journal::ManifestEntry& e,
                           const std::optional<FileStat>& now) {
-  if (e.op == journal::ManifestEntry::Op::remove)
-    return now ? "it was removed by that transaction and exists again" : "";
-  if (!now) return "it was deleted";
-  if (now->type != FileType::regular) return "it is no longer a regular file";
-  if (now->id.ino != e.ino || now->id.size != e.size) return "it was replaced or resized";
-  if (e.post_hash && hash_file(fs, e.target) != *e.post_hash) return "its content was edited";
+  switch (e.op) {
+    case Op::remove:
+      return now ? "it was removed by that transaction and exists again" : "";
+    case Op::rmdir:
+      // Absent, or left in place because it held kept originals (§6.2).
+      return now && !(now->type == FileType::directory && now->id.ino == e.ino)
+                 ? "it was removed by that transaction and exists again"
+                 : "";
+    case Op::chmod:
+      if (!now || now->type != FileType::directory || now->id.ino != e.ino)
+        return "the directory was removed or replaced";
+      return now->mode != e.mode ? "its mode was changed" : "";
+    case Op::symlink:
+      if (!now) return "it was deleted";
+      if (now->type != FileType::symlink || now->id.ino != e.ino) return "it was replaced";
+      return e.post_hash && hash_text(fs.read_link(e.target)) != *e.post_hash ? "it was replaced"
+                                                                              : "";
+    case Op::replace:
+      if (!now) return "it was deleted";
+      if (now->type != FileType::regular) return "it is no longer a regular file";
+      if (now->id.ino != e.ino || now->id.size != e.size) return "it was replaced or resized";
+      if (e.post_hash && hash_file(fs, e.target) != *e.post_hash) return "its content was edited";
+      return "";
+  }
   return "";
 }
 
@@ -97,17 +122,27 @@ class Undo {
                   "the newest undo generation " + g + " was made for the root " + generation_.root +
                       ", not " + root_ + "; nothing was changed");
     std::string refused;
+    const std::set<std::string> created_dirs(generation_.dirs.begin(), generation_.dirs.end());
     for (const auto& e : generation_.entries) {
       UndoStep step;
       step.entry = &e;
       step.target_stat = fs().lstat(e.target);
-      if (step.target_stat && step.target_stat->type == FileType::directory)
+      const bool is_dir_op = e.op == Op::chmod || e.op == Op::rmdir;
+      if (e.op == Op::chmod && (created_dirs.count(e.target) || !e.old_mode))
+        continue;  // a directory it created: removed with the others
+      if (!is_dir_op && step.target_stat && step.target_stat->type == FileType::directory)
         throw Error(Errc::not_regular, e.target,
                     "is a directory now; undo of " + g + " cannot restore it; nothing was changed");
       const std::string why = changed_since(fs(), e, step.target_stat);
       if (!why.empty() && refused.empty()) refused = e.target + ": " + why;
-      const bool kept = e.op == journal::ManifestEntry::Op::remove || e.old_ino.has_value();
-      if (kept) {
+      if (e.op == Op::chmod) {
+        if (!step.target_stat || step.target_stat->type != FileType::directory) continue;
+        step.kind = UndoStep::Kind::set_mode;
+      } else if (e.op == Op::rmdir) {
+        if (step.target_stat || !e.old_mode) continue;  // still there (or a stranger): nothing
+        step.kind = UndoStep::Kind::make_dir;
+      } else if (e.op == Op::remove || e.old_ino) {
+        step.kind = UndoStep::Kind::restore;
         step.kept = paths::keep_path(e.target, g);
         const auto st = fs().lstat(step.kept);
         const uint64_t ino = e.old_ino ? *e.old_ino : e.ino;
@@ -118,8 +153,10 @@ class Undo {
                           "forget " +
                           g + "` drops this generation");
         step.kept_stat = *st;
-      } else if (!step.target_stat) {
-        continue;  // a created file that is gone already: nothing to remove
+      } else if (step.target_stat) {
+        step.kind = UndoStep::Kind::remove;  // a file or symlink it created
+      } else {
+        continue;  // created, and gone already: nothing to remove
       }
       steps_.push_back(std::move(step));
     }
@@ -134,8 +171,13 @@ class Undo {
   void write_intent() {
     txid_ = journal_->new_txid(fs());
     journal::IntentRecord intent{txid_, journal_->dir(), root_, {}, {}};
+    // Directories to re-create, parents first (the generation lists its
+    // rmdirs deepest first): a rollback removes them again.
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it)
+      if (it->kind == UndoStep::Kind::make_dir) intent.dirs.push_back(it->entry->target);
+    new_dirs_ = intent.dirs;
     for (auto& step : steps_)
-      if (!step.kept.empty()) {
+      if (step.kind == UndoStep::Kind::restore) {
         step.shadow = paths::shadow_path(step.entry->target, txid_);
         intent.shadows.push_back(step.shadow);
       }
@@ -149,8 +191,14 @@ class Undo {
   // Steps 6-7: each shadow a second name of its kept original.
   void stage() {
     std::set<std::string> dirs;
+    // A re-created directory stays private (0700) until the commit, as a
+    // mkdir's does; replay gives it its old mode.
+    for (const auto& dir : new_dirs_) {
+      if (!fs().lstat(dir)) fs().make_dir(dir, 0700);
+      dirs.insert(paths::dirname(dir));
+    }
     for (const auto& step : steps_) {
-      if (step.kept.empty()) continue;
+      if (step.kind != UndoStep::Kind::restore) continue;
       fs().hard_link(step.kept, step.shadow);
       dirs.insert(paths::dirname(step.shadow));
     }
@@ -162,6 +210,7 @@ class Undo {
   // Step 8.
   void check_unchanged() {
     for (const auto& step : steps_) {
+      if (step.kind == UndoStep::Kind::make_dir) continue;  // made by us just now
       const auto now = fs().lstat(step.entry->target);
       const bool same = step.target_stat ? (now && now->id == step.target_stat->id) : !now;
       if (!same)
@@ -174,26 +223,45 @@ class Undo {
   void write_manifest() {
     manifest_ = journal::ManifestRecord{txid_, journal_->dir(), root_, {}};
     manifest_.undoes = generation_.txid;
+    std::vector<journal::ManifestEntry> modes;  // after the renames, as replay does them
     for (const auto& step : steps_) {
       journal::ManifestEntry e;
       e.target = step.entry->target;
-      if (step.kept.empty()) {
-        e.op = journal::ManifestEntry::Op::remove;
-        e.ino = step.target_stat->id.ino;
-        e.size = step.target_stat->id.size;
-        e.pre_hash = step.entry->post_hash;
-      } else {
-        e.op = journal::ManifestEntry::Op::replace;
-        e.shadow = step.shadow;
-        e.ino = step.kept_stat.id.ino;
-        e.size = step.kept_stat.id.size;
-        e.mode = step.kept_stat.mode;
-        e.pre_hash = step.entry->op == journal::ManifestEntry::Op::replace ? step.entry->post_hash
-                                                                           : std::nullopt;
-        e.post_hash = step.entry->pre_hash;
+      switch (step.kind) {
+        case UndoStep::Kind::remove:
+          e.op = Op::remove;
+          e.ino = step.target_stat->id.ino;
+          e.size = step.target_stat->id.size;
+          e.pre_hash = step.entry->post_hash;
+          break;
+        case UndoStep::Kind::restore: {
+          const bool link = step.kept_stat.type == FileType::symlink;
+          e.op = link ? Op::symlink : Op::replace;
+          e.shadow = step.shadow;
+          e.ino = step.kept_stat.id.ino;
+          e.size = step.kept_stat.id.size;
+          e.mode = link ? 0777 : step.kept_stat.mode;
+          e.pre_hash = step.entry->op != Op::remove ? step.entry->post_hash : std::nullopt;
+          e.post_hash =
+              link ? std::optional(hash_text(fs().read_link(step.kept))) : step.entry->pre_hash;
+          break;
+        }
+        case UndoStep::Kind::set_mode:
+        case UndoStep::Kind::make_dir: {
+          const auto st = fs().lstat(e.target);
+          if (!st || st->type != FileType::directory)
+            throw Error(Errc::concurrent_change, e.target,
+                        "the directory changed while bpatch was undoing");
+          e.op = Op::chmod;
+          e.ino = st->id.ino;
+          e.mode = *step.entry->old_mode;
+          modes.push_back(std::move(e));
+          continue;
+        }
       }
       manifest_.entries.push_back(std::move(e));
     }
+    for (auto& e : modes) manifest_.entries.push_back(std::move(e));
     journal::write_synced_file(sync_, journal_->manifest_tmp_path(txid_),
                                journal::encode_manifest(manifest_), "undo.manifest.file");
   }
@@ -235,7 +303,12 @@ class Undo {
       FileResult r;
       r.target = step.entry->target;
       r.kind = Change::Kind::put;
-      if (step.kept.empty()) {
+      if (step.kind == UndoStep::Kind::set_mode || step.kind == UndoStep::Kind::make_dir) {
+        r.kind = Change::Kind::put;
+        r.action = step.kind == UndoStep::Kind::make_dir ? FileResult::Action::created
+                                                         : FileResult::Action::replaced;
+        r.note = "directory mode restored";
+      } else if (step.kind == UndoStep::Kind::remove) {
         r.kind = Change::Kind::remove;
         r.action = FileResult::Action::removed;
       } else {
@@ -259,6 +332,7 @@ class Undo {
   std::optional<journal::Journal> journal_;
   journal::ManifestRecord generation_;
   std::vector<UndoStep> steps_;
+  std::vector<std::string> new_dirs_;  // directories re-created, parents first
   std::string txid_;
   journal::ManifestRecord manifest_;
 };
