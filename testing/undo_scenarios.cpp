@@ -73,6 +73,10 @@ std::vector<Scenario> undo_scenarios() {
     Scenario s;
     s.name = "tree statements keeping undo data";
     s.setup = tree_setup;
+    // Many entries, so many recovery crash points: recovery is crashed one
+    // level deep for the first states of each point (the rest recover once).
+    s.max_nested_depth = 1;
+    s.nested_states_per_point = 2;
     TxSpec tx{"tree keep=1", tree_update()};
     tx.keep = 1;
     s.txs.push_back(std::move(tx));
@@ -81,6 +85,7 @@ std::vector<Scenario> undo_scenarios() {
   {
     Scenario s;
     s.name = "undo of tree statements";
+    s.max_nested_depth = 1;
     s.setup = [](MemoryFileSystem& fs) {
       tree_setup(fs);
       commit_uninterrupted(fs, tree_update(), 1);
