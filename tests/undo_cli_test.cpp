@@ -1,6 +1,6 @@
 // `bpatch undo` as a user runs it, on the real file system: an update of
 // edits, a bsdiff delta (made by the real tool), puts into new directories,
-// a mode change and removes is undone byte for byte with modes and no hidden
+// a mode change, removes and symlink/mkdir/rmdir/chmod is undone byte for byte with modes and no hidden
 // name left; an undo after a user's edit is refused with nothing changed; a
 // 64 MiB original is kept without a second copy (its inode, st_blocks); and
 // `bpatch undo` SIGKILLed by strace at every mutating system call, then
@@ -31,7 +31,10 @@ FullTree full_tree(const std::string& root) {
   for (const auto& e : fs::recursive_directory_iterator(root)) {
     struct stat st;
     REQUIRE(::lstat(e.path().c_str(), &st) == 0);
-    std::string v = std::to_string(st.st_mode & 07777) + (S_ISDIR(st.st_mode) ? " dir" : " file ");
+    std::string v = std::to_string(st.st_mode & 07777) +
+                    (S_ISDIR(st.st_mode)   ? " dir"
+                     : S_ISLNK(st.st_mode) ? " link " + fs::read_symlink(e.path()).string()
+                                           : " file ");
     if (S_ISREG(st.st_mode)) v += read_file(e.path().string());
     out[fs::relative(e.path(), root).string()] = v;
   }
@@ -60,7 +63,9 @@ CommandResult bpatch_cmd(std::vector<std::string> args) {
 }
 
 // ROOT with edits, a delta, a put into new directories, a replaced file
-// with another mode and a remove; the script beside it.
+// with another mode, a remove and the tree statements (a symlink retargeted
+// and one created, a mkdir, an rmdir, a directory's chmod); the script
+// beside it.
 void make_update(const std::string& dir) {
   std::mt19937_64 rng(7);
   const std::string x = random_bytes(rng, 5000), y = random_bytes(rng, 3000);
@@ -70,6 +75,10 @@ void make_update(const std::string& dir) {
   write_file(dir + "/root/c/mode", "mode changes");
   fs::permissions(dir + "/root/b/gone", fs::perms(0751));
   fs::permissions(dir + "/root/a/x", fs::perms(0640));
+  fs::create_directories(dir + "/root/empty");
+  fs::create_directories(dir + "/root/perm");
+  fs::permissions(dir + "/root/perm", fs::perms(0751));
+  fs::create_symlink("x", dir + "/root/a/link");
   std::string delta = "edit b/y\n  write 7 hex:0102\n";
   if (oracle_available("bsdiff")) {
     write_file(dir + "/ynew", y.substr(0, 1000) + "inserted" + y.substr(1200));
@@ -79,7 +88,8 @@ void make_update(const std::string& dir) {
   write_file(dir + "/u.bpatch",
              "bpatch 1\nedit a/x\n  write 0x10 hex:deadbeef\n  insert 100 hex:0a0b\n" + delta +
                  "put new/deeper/n.dat hex:00112233\nput c/mode hex:4d4f4445 mode=0600\n"
-                 "remove b/gone\n");
+                 "remove b/gone\nsymlink a/link ../b/y\nsymlink new/l x\nmkdir m mode=0750\n"
+                 "rmdir empty\nchmod perm 0700\n");
 }
 
 std::vector<std::string> apply_argv(const std::string& dir) {
