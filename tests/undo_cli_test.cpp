@@ -1,10 +1,10 @@
 // `bpatch undo` as a user runs it, on the real file system: an update of
 // edits, a bsdiff delta (made by the real tool), puts into new directories,
-// a mode change, removes and symlink/mkdir/rmdir/chmod is undone byte for byte with modes and no hidden
-// name left; an undo after a user's edit is refused with nothing changed; a
-// 64 MiB original is kept without a second copy (its inode, st_blocks); and
-// `bpatch undo` SIGKILLed by strace at every mutating system call, then
-// `bpatch recover`, leaves exactly the tree before or after the undo.
+// a mode change, removes and symlink/mkdir/rmdir/chmod is undone byte for byte with modes and no
+// hidden name left; an undo after a user's edit is refused with nothing changed; a 64 MiB original
+// is kept without a second copy (its inode, st_blocks); and `bpatch undo` SIGKILLed by strace at
+// every mutating system call, then `bpatch recover`, leaves exactly the tree before or after the
+// undo.
 #include <sys/stat.h>
 
 #include <algorithm>
