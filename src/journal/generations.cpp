@@ -30,24 +30,47 @@ std::set<std::string> drop_kept_names(FileSystem& fs, const ManifestRecord& reco
 
 }  // namespace
 
+KeptNames::KeptNames(const ManifestRecord& record) : record_(record) {
+  for (const auto& e : record.entries)
+    if (e.op == ManifestEntry::Op::rmdir) removed_dirs_.insert(e.target);
+}
+
+std::string KeptNames::of(const ManifestEntry& entry) const {
+  // The top-most ancestor of the target that the transaction removes.
+  std::string top;
+  if (!removed_dirs_.empty())
+    for (std::string dir = paths::dirname(entry.target); dir != "/" && dir != record_.root;
+         dir = paths::dirname(dir))
+      if (removed_dirs_.count(dir)) top = dir;
+  if (top.empty()) return paths::keep_path(entry.target, record_.txid);
+  // Kept beside that directory, so that it can go: "sub/x" as one name.
+  const std::string parent = paths::dirname(top);
+  std::string name;
+  for (const char c : entry.target.substr(parent == "/" ? 1 : parent.size() + 1))
+    name += c == '/' ? "%2F" : c == '%' ? "%25" : std::string(1, c);
+  return paths::keep_path(paths::join(parent, name), record_.txid);
+}
+
 std::vector<std::pair<std::string, uint64_t>> kept_names(const ManifestRecord& record) {
+  const KeptNames kept_name(record);
   std::vector<std::pair<std::string, uint64_t>> out;
   for (const auto& e : record.entries) {
     if ((e.op == ManifestEntry::Op::replace || e.op == ManifestEntry::Op::symlink) && e.old_ino)
-      out.emplace_back(paths::keep_path(e.target, record.txid), *e.old_ino);
+      out.emplace_back(kept_name.of(e), *e.old_ino);
     else if (e.op == ManifestEntry::Op::remove)
-      out.emplace_back(paths::keep_path(e.target, record.txid), e.ino);
+      out.emplace_back(kept_name.of(e), e.ino);
   }
   return out;
 }
 
 void keep_replaced(FileSystem& fs, const ManifestRecord& manifest, std::set<std::string>* dirs) {
+  const KeptNames kept_name(manifest);
   for (const auto& e : manifest.entries) {
     const bool renamed_over =
         e.op == ManifestEntry::Op::replace || e.op == ManifestEntry::Op::symlink;
     if (!renamed_over || !e.old_ino) continue;
     if (!fs.lstat(e.shadow)) continue;  // renamed already: kept before that, or never
-    const std::string keep = paths::keep_path(e.target, manifest.txid);
+    const std::string keep = kept_name.of(e);
     if (fs.lstat(keep)) continue;  // made by an earlier run (or not ours: then undo refuses)
     const auto target = fs.lstat(e.target);
     if (!target || target->id.ino != *e.old_ino || target->type == FileType::directory) continue;
@@ -63,8 +86,8 @@ void keep_replaced(FileSystem& fs, const ManifestRecord& manifest, std::set<std:
   }
 }
 
-bool keep_removed(FileSystem& fs, const ManifestEntry& entry, const std::string& txid) {
-  const std::string keep = paths::keep_path(entry.target, txid);
+bool keep_removed(FileSystem& fs, const KeptNames& kept, const ManifestEntry& entry) {
+  const std::string keep = kept.of(entry);
   if (const auto st = fs.lstat(keep)) {
     if (st->id.ino != entry.ino) return false;  // not ours: never renamed over
     // A rename interrupted between its two names: drop the target's.

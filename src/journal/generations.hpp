@@ -29,6 +29,20 @@
 
 namespace bpatch::journal {
 
+// The kept name of an entry's original: paths::keep_path of the target, or,
+// for a file inside a directory the same transaction removes, a name beside
+// the top-most such directory (".sub%2Fx.bpatch-keep-TXID" for sub/x), so
+// that the directory can go. Computed from the record, never read from it.
+class KeptNames {
+ public:
+  explicit KeptNames(const ManifestRecord& record);  // keeps a reference
+  std::string of(const ManifestEntry& entry) const;
+
+ private:
+  const ManifestRecord& record_;
+  std::set<std::string> removed_dirs_;
+};
+
 // The kept names of a generation and the inode each must have.
 std::vector<std::pair<std::string, uint64_t>> kept_names(const ManifestRecord& record);
 
@@ -41,7 +55,7 @@ void keep_replaced(FileSystem& fs, const ManifestRecord& manifest, std::set<std:
 // Replay of a `remove`: renames the target (present, already checked to be
 // the recorded inode) to its keep name. False when it cannot be kept (the
 // caller unlinks it as without keep).
-bool keep_removed(FileSystem& fs, const ManifestEntry& entry, const std::string& txid);
+bool keep_removed(FileSystem& fs, const KeptNames& kept, const ManifestEntry& entry);
 
 // After replay is durable: deletes the intent, turns manifest-TXID into
 // undo-TXID, makes that durable and forgets all but the `keep` newest

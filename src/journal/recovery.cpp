@@ -191,6 +191,7 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
       inconsistent(e.target, manifest.txid, "the file to remove was replaced by another");
     }
   }
+  const KeptNames kept_names(manifest);
   if (manifest.keep) {
     // Undo data (generations.hpp): a second name for every original about
     // to be replaced, durable before the rename that would otherwise leave
@@ -217,7 +218,7 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
     } else if (e.op == Op::remove) {
       if (!target) continue;
       // With undo data the removed file keeps its inode under its keep name.
-      if (!(manifest.keep && keep_removed(fs, e, manifest.txid))) fs.unlink(e.target);
+      if (!(manifest.keep && keep_removed(fs, kept_names, e))) fs.unlink(e.target);
       ++removed;
     } else {
       continue;

@@ -123,6 +123,7 @@ class Undo {
                       ", not " + root_ + "; nothing was changed");
     std::string refused;
     const std::set<std::string> created_dirs(generation_.dirs.begin(), generation_.dirs.end());
+    const journal::KeptNames kept_name(generation_);
     for (const auto& e : generation_.entries) {
       UndoStep step;
       step.entry = &e;
@@ -143,7 +144,7 @@ class Undo {
         step.kind = UndoStep::Kind::make_dir;
       } else if (e.op == Op::remove || e.old_ino) {
         step.kind = UndoStep::Kind::restore;
-        step.kept = paths::keep_path(e.target, g);
+        step.kept = kept_name.of(e);
         const auto st = fs().lstat(step.kept);
         const uint64_t ino = e.old_ino ? *e.old_ino : e.ino;
         if (!st || st->id.ino != ino || st->type == FileType::directory)
