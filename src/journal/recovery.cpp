@@ -192,6 +192,7 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
     }
   }
   const KeptNames kept_names(manifest);
+  std::set<std::string> moved_out;  // directories that got a kept name from another one
   if (manifest.keep) {
     // Undo data (generations.hpp): a second name for every original about
     // to be replaced, durable before the rename that would otherwise leave
@@ -218,13 +219,22 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
     } else if (e.op == Op::remove) {
       if (!target) continue;
       // With undo data the removed file keeps its inode under its keep name.
-      if (!(manifest.keep && keep_removed(fs, kept_names, e))) fs.unlink(e.target);
+      if (!(manifest.keep && keep_removed(fs, kept_names, e))) {
+        fs.unlink(e.target);
+      } else if (const std::string dir = paths::dirname(kept_names.of(e));
+                 dir != paths::dirname(e.target)) {
+        moved_out.insert(dir);
+      }
       ++removed;
     } else {
       continue;
     }
     dirs.insert(paths::dirname(e.target));
   }
+  // A file kept out of a directory that is about to be removed must have its
+  // new name durably before the rmdir can be: a crash could otherwise keep
+  // the rmdir and lose both the file's old entry and its new one.
+  for (const auto& dir : moved_out) sync.sync_dir(dir, "keep.dir");
   for (const auto& e : manifest.entries) {
     if (e.op != Op::chmod) continue;
     const auto target = fs.lstat(e.target);
