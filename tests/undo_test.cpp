@@ -56,7 +56,7 @@ Snapshot visible(const Snapshot& tree) {
   return out;
 }
 
-UndoResult do_undo(FileSystem& fs, bool force = false) {
+UndoReport do_undo(FileSystem& fs, bool force = false) {
   UndoOptions o;
   o.root = kRoot;
   o.force = force;

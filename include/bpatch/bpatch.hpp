@@ -1,6 +1,7 @@
 // bpatch — crash-safe, all-or-nothing binary patching. The umbrella header.
 #pragma once
 
+#include "bpatch/atomic.hpp"
 #include "bpatch/change.hpp"
 #include "bpatch/diff.hpp"
 #include "bpatch/error.hpp"
@@ -12,3 +13,4 @@
 #include "bpatch/recovery.hpp"
 #include "bpatch/script.hpp"
 #include "bpatch/transaction.hpp"
+#include "bpatch/undo.hpp"

@@ -1,5 +1,5 @@
 // Undo: restore the tree as it was before the newest kept transaction
-// (docs/protocol.md §6).
+// (docs/protocol.md §7).
 //
 // A transaction committed with TransactionOptions::keep > 0 keeps every
 // original it replaced or removed — its inode, under a hidden second name
@@ -38,7 +38,7 @@ struct UndoOptions {
   double wait_seconds = 0;  // how long to wait for a locked journal (<0: forever)
 };
 
-struct UndoResult {
+struct UndoReport {
   std::string txid;                           // the undo transaction
   std::string undone;                         // the generation it undid
   std::vector<FileResult> files;              // what it did to each target
@@ -47,7 +47,7 @@ struct UndoResult {
 
 // Throws Error(not_found) when there is nothing to undo, Error(wrong_source)
 // when a file changed since (and not force), IncompleteCommit as commit().
-UndoResult undo(FileSystem& fs, const UndoOptions& options);
+UndoReport undo(FileSystem& fs, const UndoOptions& options);
 
 struct Generation {
   std::string txid;

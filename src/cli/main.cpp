@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   apply->add_option("-o,--output", apply_args.output,
                     "Write the result here and leave TARGET as it is");
   apply->add_flag("--dry-run", common.dry_run, "Validate and report; write nothing");
+  apply->add_flag("--atomic", apply_args.atomic,
+                  "--root is a symlink to a release directory: build the new release beside it "
+                  "(files shared) and switch the link in one rename");
   apply->add_flag("--allow-hardlinks", common.allow_hardlinks,
                   "Replace targets that have several hard links (the links are split)");
   apply
@@ -128,12 +131,18 @@ int main(int argc, char** argv) {
   status->footer(
       "\nExamples:\n  bpatch status\n  bpatch status --journal /var/lib/app/.bpatch --json\n");
 
+  // `bpatch undo`: the last kept update (undo_command.cpp), or, with --root
+  // LINK, the atomic switch back (undo_atomic_command.cpp).
   auto* undo = app.add_subcommand(
-      "undo", "Restore the tree as it was before the last kept update (a transaction itself)");
+      "undo",
+      "Restore the tree as it was before the last kept update (a transaction itself); with "
+      "--root LINK of `apply --atomic`, switch LINK back to the release it named before");
   undo->add_flag("--force", common.force,
                  "Restore even files changed since that update (their changes are lost)");
   add_common(undo, common, wait, true);
-  undo->footer("\nExamples:\n  bpatch undo\n  bpatch undo --root /opt/game --json\n");
+  undo->footer(
+      "\nExamples:\n  bpatch undo\n  bpatch undo --root /opt/game --json\n"
+      "  bpatch undo --root /srv/app/current\n");
 
   std::string forget_txid;
   auto* forget = app.add_subcommand(

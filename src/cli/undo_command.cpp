@@ -38,6 +38,8 @@ std::string human_bytes(uint64_t n) {
 }  // namespace
 
 int run_undo(const CommonOptions& common) {
+  // A --root that is a symbolic link is the LINK of `apply --atomic`.
+  if (root_is_link(common)) return run_undo_atomic(common);
   PosixFileSystem fs;
   const std::string root = real_path(common.root.empty() ? "." : common.root);
   UndoOptions options;
@@ -45,7 +47,7 @@ int run_undo(const CommonOptions& common) {
   options.journal = journal_for(common, root);
   options.force = common.force;
   options.wait_seconds = common.wait_seconds;
-  const UndoResult result = undo(fs, options);
+  const UndoReport result = undo(fs, options);
   if (common.json) {
     Json j;
     j.begin_object()

@@ -1,5 +1,5 @@
 // Undo generations: keep names at replay, the generation record, pruning and
-// forgetting (generations.hpp, docs/protocol.md §6).
+// forgetting (generations.hpp, docs/protocol.md §7).
 #include "journal/generations.hpp"
 
 #include <algorithm>
@@ -234,7 +234,7 @@ void finish_forget(Durability& sync, const Journal& journal, const std::string& 
     // or a crash would leave hidden names no record lists.
     std::set<std::string> dirs = drop_kept_names(*view, *record);
     // A directory the transaction removed stayed while it held kept names
-    // (docs/protocol.md §6.2): now the rmdir is finished.
+    // (docs/protocol.md §7.2): now the rmdir is finished.
     for (const auto& e : record->entries) {
       if (e.op != ManifestEntry::Op::rmdir) continue;
       const auto st = view->lstat(e.target);

@@ -1,5 +1,5 @@
 // Undo generations: what a transaction that keeps undo data leaves behind,
-// and how it is dropped (docs/protocol.md §6).
+// and how it is dropped (docs/protocol.md §7).
 //
 // A transaction committed with `keep N` (N > 0) replays as any other, except
 // that each original it replaces or removes keeps its inode under a second,

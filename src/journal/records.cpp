@@ -184,7 +184,7 @@ std::string encode_manifest(const ManifestRecord& record) {
     std::snprintf(mode, sizeof mode, "%o", e.mode);
     const std::string ino = " ino=" + std::to_string(e.ino);
     const std::string size = " size=" + std::to_string(e.size);
-    // Undo data (docs/protocol.md §6), only in a transaction that keeps it.
+    // Undo data (docs/protocol.md §7), only in a transaction that keeps it.
     const std::string old_ino = e.old_ino ? " old=" + std::to_string(*e.old_ino) : "";
     char old_mode_digits[16];
     std::snprintf(old_mode_digits, sizeof old_mode_digits, "%o", e.old_mode.value_or(0));

@@ -71,7 +71,7 @@ struct ManifestRecord {
   std::string journal;  // the journal directory it was written in
   std::string root;     // the ROOT every path lies beneath
   std::vector<ManifestEntry> entries;
-  // Undo (docs/protocol.md §6), each line written only when set, so a record
+  // Undo (docs/protocol.md §7), each line written only when set, so a record
   // without them is byte for byte what older versions wrote:
   uint32_t keep = 0;                // "keep N": keep the originals; N generations at most
   std::vector<std::string> dirs{};  // "mkdir PATH": directories it created (with keep)

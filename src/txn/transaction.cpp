@@ -323,7 +323,7 @@ class Commit {
   // durable, so the name we commit by never points at a torn record.
   void write_manifest(const std::vector<PlannedChange*>& work) {
     manifest_ = journal::ManifestRecord{txid_, journal_->dir(), options_.root, {}};
-    // Undo data (docs/protocol.md §6): replay keeps each original's inode and
+    // Undo data (docs/protocol.md §7): replay keeps each original's inode and
     // the record lists the directories created, for undo to remove.
     manifest_.keep = options_.keep;
     if (options_.keep) manifest_.dirs = intent_.dirs;

@@ -1,5 +1,5 @@
 // bpatch::undo — the newest undo generation restored as a transaction of its
-// own (docs/protocol.md §6.3). It follows the commit protocol of §3 step by
+// own (docs/protocol.md §7.3). It follows the commit protocol of §3 step by
 // step, with shadows that are hard links of the kept originals (staged by
 // linkat(2): no byte copied) instead of written files:
 //
@@ -57,7 +57,7 @@ std::string changed_since(FileSystem& fs, const journal::ManifestEntry& e,
     case Op::remove:
       return now ? "it was removed by that transaction and exists again" : "";
     case Op::rmdir:
-      // Absent, or left in place because it held kept originals (§6.2).
+      // Absent, or left in place because it held kept originals (§7.2).
       return now && !(now->type == FileType::directory && now->id.ino == e.ino)
                  ? "it was removed by that transaction and exists again"
                  : "";
@@ -92,7 +92,7 @@ class Undo {
       : plain_(fs), options_(options), sync_(fs, std::move(skip)) {}
 
   // Steps 1-3.
-  void lock_and_recover(UndoResult& result) {
+  void lock_and_recover(UndoReport& result) {
     root_ = canonical_root(plain_, options_.root);
     if (!options_.journal.empty() && options_.journal[0] != '/')
       throw Error(Errc::usage, options_.journal, "the journal must be an absolute path");
@@ -108,7 +108,7 @@ class Undo {
   }
 
   // Step 4: the newest generation, checked against the tree; nothing written.
-  void validate(UndoResult& result) {
+  void validate(UndoReport& result) {
     const auto generations = journal::generation_txids(fs(), *journal_);
     if (generations.empty())
       throw Error(Errc::not_found, journal_->dir(),
@@ -298,7 +298,7 @@ class Undo {
     }
   }
 
-  void report(UndoResult& result) const {
+  void report(UndoReport& result) const {
     result.txid = txid_;
     for (const auto& step : steps_) {
       FileResult r;
@@ -340,8 +340,8 @@ class Undo {
 
 }  // namespace
 
-UndoResult undo_with_hook(FileSystem& fs, const UndoOptions& options, SkipSyncHook skip_sync) {
-  UndoResult result;
+UndoReport undo_with_hook(FileSystem& fs, const UndoOptions& options, SkipSyncHook skip_sync) {
+  UndoReport result;
   Undo undo(fs, options, std::move(skip_sync));
   undo.lock_and_recover(result);  // steps 1-3
   undo.validate(result);          // step 4
@@ -358,7 +358,7 @@ UndoResult undo_with_hook(FileSystem& fs, const UndoOptions& options, SkipSyncHo
   return result;
 }
 
-UndoResult undo(FileSystem& fs, const UndoOptions& options) {
+UndoReport undo(FileSystem& fs, const UndoOptions& options) {
   return undo_with_hook(fs, options, nullptr);
 }
 

@@ -7,6 +7,6 @@
 
 namespace bpatch {
 
-UndoResult undo_with_hook(FileSystem& fs, const UndoOptions& options, SkipSyncHook skip_sync);
+UndoReport undo_with_hook(FileSystem& fs, const UndoOptions& options, SkipSyncHook skip_sync);
 
 }  // namespace bpatch
