@@ -31,7 +31,10 @@ void hash_dir(const MemoryState& st, uint64_t dir, const std::string& prefix, XX
 std::string basename_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 bool is_shadow_name(const std::string& name) {
-  return name.size() > 1 && name[0] == '.' && name.find(".bpatch-") != std::string::npos;
+  // A kept original (".NAME.bpatch-keep-TXID") is part of the tree an undo
+  // generation leaves, compared with the expected trees, not a shadow.
+  return name.size() > 1 && name[0] == '.' && name.find(".bpatch-") != std::string::npos &&
+         name.find(".bpatch-keep-") == std::string::npos;
 }
 
 }  // namespace

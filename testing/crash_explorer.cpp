@@ -22,7 +22,18 @@ struct Expectation {
   std::string root, journal;
   std::vector<Snapshot> allowed;
   std::vector<std::string> names;  // "old", "new", …
+  // Per allowed tree, the undo generation records (undo-TXID) the journal
+  // holds with it; empty: none may be left.
+  std::vector<std::set<std::string>> generations;
 };
+
+// The undo generation records in a journal (names starting "undo-").
+std::set<std::string> generation_records(MemoryFileSystem& fs, const std::string& journal) {
+  std::set<std::string> out;
+  for (const auto& r : find_records(fs, journal))
+    if (r.substr(r.rfind('/') + 1).starts_with("undo-")) out.insert(r);
+  return out;
+}
 
 }  // namespace
 
@@ -86,11 +97,14 @@ struct CrashExplorer::Impl {
   int classify(MemoryFileSystem& fs, const Expectation& ex, const std::string& where) {
     std::string problems;
     for (const auto& s : find_shadows(fs, ex.root)) problems += " orphan shadow " + s + ";";
-    for (const auto& r : find_records(fs, ex.journal)) problems += " record left " + r + ";";
+    const auto generations = generation_records(fs, ex.journal);
+    for (const auto& r : find_records(fs, ex.journal))
+      if (ex.generations.empty() || !generations.count(r)) problems += " record left " + r + ";";
     const Snapshot tree = tree_without_journal(fs, ex.root);
     int match = -1;
     for (size_t i = 0; i < ex.allowed.size(); ++i)
-      if (tree == ex.allowed[i]) match = static_cast<int>(i);
+      if (tree == ex.allowed[i] && (ex.generations.empty() || generations == ex.generations[i]))
+        match = static_cast<int>(i);
     if (match < 0)
       problems += " not all-" + ex.names[0] + " nor all-" + ex.names[1] + ":" +
                   describe_mismatch(tree, ex.allowed, ex.names);
@@ -221,7 +235,13 @@ struct CrashExplorer::Impl {
     ++stats.transactions;
     bool ok = true;
     try {
-      commit_changes(fs, explorer_tx_options(root), spec.changes, opt.skip_sync);
+      if (spec.run) {
+        spec.run(fs, root, opt.skip_sync);
+      } else {
+        TransactionOptions options = explorer_tx_options(root);
+        options.keep = spec.keep;
+        commit_changes(fs, options, spec.changes, opt.skip_sync);
+      }
     } catch (const Error& e) {
       *error = e.what();
       ok = false;
@@ -246,8 +266,12 @@ struct CrashExplorer::Impl {
       violation("uninterrupted run", "commit failed: " + error);
       return;
     }
-    const Expectation ex =
-        expectation(root, old_tree, tree_without_journal(*fs, root), "old", "new");
+    Expectation ex = expectation(root, old_tree, tree_without_journal(*fs, root), "old", "new");
+    // Undo scenarios: which generation records go with each outcome.
+    auto before_generations = generation_records(*base.clone(), ex.journal);
+    auto after_generations = generation_records(*fs, ex.journal);
+    if (!before_generations.empty() || !after_generations.empty())
+      ex.generations = {std::move(before_generations), std::move(after_generations)};
     for (const auto& m : opt.models) {
       size_t n = 0;
       for_each_crash_image(*fs, m.model, rng, m.max_images, [&](CrashImage& img) {

@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/durability.hpp"
 #include "bpatch/transaction.hpp"
 #include "testing/crash_checks.hpp"
 #include "testing/crash_states.hpp"
@@ -48,6 +49,10 @@ namespace bpatch::testing {
 struct TxSpec {
   std::string name;
   std::vector<Change> changes;
+  unsigned keep = 0;  // TransactionOptions::keep of the commit
+  // When set, run instead of committing `changes`: another crash-safe
+  // operation on the root (undo, forget), with the sync-skipping hook.
+  std::function<void(FileSystem&, const std::string& root, const SkipSyncHook&)> run{};
 };
 
 struct Scenario {

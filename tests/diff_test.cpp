@@ -46,6 +46,7 @@ std::map<std::string, std::pair<std::string, unsigned>> tree_state(const std::st
   std::map<std::string, std::pair<std::string, unsigned>> out;
   for (const auto& [path, content] : snapshot(root)) {
     if (path == ".bpatch" || path.starts_with(".bpatch/")) continue;
+    if (path.find(".bpatch-keep-") != std::string::npos) continue;  // undo's kept originals
     struct stat st {};
     REQUIRE(::lstat((root + "/" + path).c_str(), &st) == 0);
     out[path] = {content, st.st_mode & 07777};
@@ -56,6 +57,9 @@ std::map<std::string, std::pair<std::string, unsigned>> tree_state(const std::st
 void require_no_shadows(const std::string& root) {
   for (const auto& [path, content] : snapshot(root)) {
     INFO(path);
+    // The undo generation apply keeps by default is no leftover.
+    if (path.find(".bpatch-keep-") != std::string::npos || path.starts_with(".bpatch/undo-"))
+      continue;
     CHECK(path.find(".bpatch-") == std::string::npos);
     CHECK_FALSE((path.starts_with(".bpatch/") && path != ".bpatch/LOCK"));
   }

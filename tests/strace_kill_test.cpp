@@ -121,7 +121,9 @@ std::string outcome(const std::string& root, const Tree& old_tree, const Tree& n
 }
 
 std::vector<std::string> apply_argv(const std::string& dir) {
-  return {bpatch_binary(), "apply", "-q", "--root", dir + "/root", dir + "/s.bpatch"};
+  // --keep 0: this sweep is about apply itself (undo_cli_test.cpp kills undo).
+  return {bpatch_binary(), "apply",          "-q", "--keep", "0", "--root",
+          dir + "/root",   dir + "/s.bpatch"};
 }
 std::vector<std::string> recover_argv(const std::string& dir) {
   return {bpatch_binary(), "recover", "-q", "--root", dir + "/root"};

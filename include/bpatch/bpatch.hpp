@@ -13,3 +13,4 @@
 #include "bpatch/recovery.hpp"
 #include "bpatch/script.hpp"
 #include "bpatch/transaction.hpp"
+#include "bpatch/undo.hpp"

@@ -52,6 +52,7 @@ struct FileStat {
   uint32_t gid = 0;
   uint64_t nlink = 1;
   FileIdentity id;
+  uint64_t blocks = 0;  // st_blocks: 512-byte units allocated; 0 when unknown
 };
 
 enum class OpenMode {

@@ -48,6 +48,11 @@ struct TransactionOptions {
   bool dry_run = false;          // validate and report, write nothing
   double wait_seconds = 0;       // how long to wait for a locked journal (<0: forever)
   unsigned threads = 0;          // threads staging shadows; 0: 4 (fsync-bound work likes a few)
+  // Undo generations to keep (bpatch/undo.hpp): > 0 keeps every replaced or
+  // removed original (its inode, under a hidden name beside it: no copy) so
+  // that undo() can restore it, and drops all but the `keep` newest
+  // generations. 0 (the library's default): keep nothing; the CLI's is 1.
+  unsigned keep = 0;
   // Called as staging advances, from the staging threads but never from two at once.
   std::function<void(const Progress&)> progress;
 };

@@ -63,9 +63,11 @@ std::string absolute(std::string_view path, std::string_view base) {
   return out.empty() ? "/" : join_all("", out);
 }
 
-std::string shadow_path(std::string_view target, std::string_view txid) {
+namespace {
+
+// "." NAME SUFFIX beside target, NAME cut (prefix, "~", hash) to fit NAME_MAX.
+std::string hidden_name(std::string_view target, const std::string& suffix) {
   std::string name = basename(target);
-  const std::string suffix = ".bpatch-" + std::string(txid);
   if (1 + name.size() + suffix.size() > kNameMax) {
     // Too long to keep whole: a prefix, then a hash of the full name, so
     // that two long names sharing a prefix still get different shadows.
@@ -74,6 +76,16 @@ std::string shadow_path(std::string_view target, std::string_view txid) {
     name = name.substr(0, kNameMax - 1 - digest.size() - suffix.size()) + digest;
   }
   return join(dirname(target), "." + name + suffix);
+}
+
+}  // namespace
+
+std::string shadow_path(std::string_view target, std::string_view txid) {
+  return hidden_name(target, ".bpatch-" + std::string(txid));
+}
+
+std::string keep_path(std::string_view target, std::string_view txid) {
+  return hidden_name(target, ".bpatch-keep-" + std::string(txid));
 }
 
 bool is_shadow_of(std::string_view path, std::string_view txid) {

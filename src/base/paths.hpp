@@ -23,6 +23,10 @@ std::string absolute(std::string_view path, std::string_view base);
 std::string shadow_path(std::string_view target, std::string_view txid);
 // True when `path`'s file name is a shadow name of `txid` (what recovery may delete).
 bool is_shadow_of(std::string_view path, std::string_view txid);
+// ".NAME.bpatch-keep-TXID" beside target (cut as shadow_path cuts): the second
+// name under which an undo generation keeps the target's original inode. No
+// shadow name of any txid is ever a keep name, so rollback never deletes one.
+std::string keep_path(std::string_view target, std::string_view txid);
 
 // The real spelling of absolute `path`: every symlink among its existing
 // components resolved (as realpath(3), through `fs`); components that do not

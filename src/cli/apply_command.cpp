@@ -204,6 +204,7 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   options.allow_hardlinks = common.allow_hardlinks;
   options.dry_run = common.dry_run;
   options.wait_seconds = common.wait_seconds;
+  options.keep = common.keep;
   ProgressBar bar(!common.quiet && !common.json);
   options.progress = [&bar](const Progress& p) { bar.update(p); };
 

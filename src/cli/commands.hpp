@@ -30,6 +30,8 @@ struct CommonOptions {
   bool verbose = false;
   double wait_seconds = 0;  // --wait[=SECONDS]; <0 forever
   bool allow_hardlinks = false;
+  unsigned keep = 1;   // apply --keep N: undo generations kept (0: none)
+  bool force = false;  // undo --force
 };
 
 struct ApplyArgs {
@@ -97,6 +99,13 @@ void recover_atomic_switches(const CommonOptions& common, RecoveryReport& report
 // `status --root LINK`: the atomic updates of LINK's journal, one line each.
 void print_atomic_status(const CommonOptions& common);
 int run_status(const CommonOptions& common);
+// `bpatch undo` and `bpatch forget` (undo_command.cpp).
+int run_undo(const CommonOptions& common);
+int run_forget(const CommonOptions& common, const std::string& txid);
+// The undo generations part of `bpatch status`: text, or a "generations"
+// key of the --json object being written.
+class Json;
+void print_generations(const CommonOptions& common, const std::string& journal, Json* json);
 int run_hash(const CommonOptions& common, const std::vector<std::string>& files);
 int run_info(const CommonOptions& common, const std::string& patch);
 int run_keygen(const CommonOptions& common, const KeygenArgs& args);

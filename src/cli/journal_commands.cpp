@@ -77,11 +77,13 @@ int run_status(const CommonOptions& common) {
     Json j;
     j.begin_object().field("ok", true).field("command", "status").field("journal", journal);
     write_transactions(j, pending);
+    print_generations(common, journal, &j);
     j.end_object();
     std::printf("%s\n", j.str().c_str());
     return kExitOk;
   }
   if (common.quiet) return kExitOk;
+  print_generations(common, journal, nullptr);
   print_atomic_status(common);  // --root LINK of `apply --atomic`
   if (pending.empty()) {
     std::printf("no pending transactions in %s\n", quote_controls(journal).c_str());

@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
                    "Require SCRIPT.minisig by this minisign public key (repeatable; also "
                    "$BPATCH_TRUST, colon-separated)")
       ->allow_extra_args(false);
+  apply->add_option("--keep", common.keep,
+                    "Undo generations to keep: the originals this update replaces or removes "
+                    "stay as hidden hard links for `bpatch undo` (default: 1; 0: keep nothing)");
   add_common(apply, common, wait, true);
   apply->footer(
       "\nExamples:\n"
@@ -122,17 +125,31 @@ int main(int argc, char** argv) {
       "\nExamples:\n  bpatch recover\n  bpatch recover --root /opt/game --json\n"
       "  bpatch recover --abandon 18ed4410c43d9640-0000558f\n");
 
-  // `bpatch undo --root LINK`: the atomic switch back (undo_atomic_command.cpp).
-  auto* undo = app.add_subcommand(
-      "undo", "Switch --root LINK back to the release it named before `apply --atomic`");
-  add_common(undo, common, wait, true);
-  undo->footer("\nExample:\n  bpatch undo --root /srv/app/current\n");
-
   auto* status =
       app.add_subcommand("status", "List pending transactions in the journal; change nothing");
   add_common(status, common, wait, false);
   status->footer(
       "\nExamples:\n  bpatch status\n  bpatch status --journal /var/lib/app/.bpatch --json\n");
+
+  // `bpatch undo`: the last kept update (undo_command.cpp), or, with --root
+  // LINK, the atomic switch back (undo_atomic_command.cpp).
+  auto* undo = app.add_subcommand(
+      "undo",
+      "Restore the tree as it was before the last kept update (a transaction itself); with "
+      "--root LINK of `apply --atomic`, switch LINK back to the release it named before");
+  undo->add_flag("--force", common.force,
+                 "Restore even files changed since that update (their changes are lost)");
+  add_common(undo, common, wait, true);
+  undo->footer(
+      "\nExamples:\n  bpatch undo\n  bpatch undo --root /opt/game --json\n"
+      "  bpatch undo --root /srv/app/current\n");
+
+  std::string forget_txid;
+  auto* forget = app.add_subcommand(
+      "forget", "Drop undo generations (all, or TXID) and the old files they keep");
+  forget->add_option("TXID", forget_txid, "The generation to drop (see `bpatch status`)");
+  add_common(forget, common, wait, true);
+  forget->footer("\nExamples:\n  bpatch forget\n  bpatch forget 18ed4410c43d9640-0000558f\n");
 
   auto* hash = app.add_subcommand(
       "hash", "Print the XXH3-128 content hash used by expect= (as `xxhsum -H2`)");
@@ -242,8 +259,9 @@ int main(int argc, char** argv) {
   try {
     if (*apply) return run_apply(common, apply_args);
     if (*recover) return run_recover(common, abandon_txid);
-    if (*undo) return run_undo_atomic(common);
     if (*status) return run_status(common);
+    if (*undo) return run_undo(common);
+    if (*forget) return run_forget(common, forget_txid);
     if (*hash) return run_hash(common, hash_files);
     if (*info) return run_info(common, info_patch);
     if (*diff) return run_diff(common, diff_args);

@@ -36,6 +36,7 @@ FileStat to_file_stat(const struct stat& st) {
   out.uid = st.st_uid;
   out.gid = st.st_gid;
   out.nlink = st.st_nlink;
+  out.blocks = static_cast<uint64_t>(st.st_blocks);
   out.id.dev = st.st_dev;
   out.id.ino = st.st_ino;
   out.id.size = static_cast<uint64_t>(st.st_size);

@@ -27,6 +27,8 @@ bool parse_record_name(const std::string& name, std::string* txid, RecordSet* ki
   if (take("manifest-", ".tmp")) return kind->manifest_tmp = true;
   if (take("manifest-", "")) return kind->manifest = true;
   if (take("intent-", "")) return kind->intent = true;
+  if (take("undo-", "")) return kind->undo = true;
+  if (take("forget-", "")) return kind->forget = true;
   return false;
 }
 
@@ -115,6 +117,13 @@ std::string Journal::manifest_tmp_path(const std::string& txid) const {
   return manifest_path(txid) + ".tmp";
 }
 
+std::string Journal::undo_path(const std::string& txid) const {
+  return paths::join(dir_, "undo-" + txid);
+}
+std::string Journal::forget_path(const std::string& txid) const {
+  return paths::join(dir_, "forget-" + txid);
+}
+
 std::map<std::string, RecordSet> Journal::records(FileSystem& fs) const {
   std::map<std::string, RecordSet> out;
   for (const auto& name : fs.list_dir(dir_)) {
@@ -125,6 +134,8 @@ std::map<std::string, RecordSet> Journal::records(FileSystem& fs) const {
     set.intent |= kind.intent;
     set.manifest |= kind.manifest;
     set.manifest_tmp |= kind.manifest_tmp;
+    set.undo |= kind.undo;
+    set.forget |= kind.forget;
   }
   return out;
 }

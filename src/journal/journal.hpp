@@ -5,6 +5,8 @@
 //     intent-TXID            see records.hpp
 //     manifest-TXID.tmp      a manifest being written (uncommitted)
 //     manifest-TXID          a committed transaction
+//     undo-TXID              a finished transaction kept for undo (generations.hpp)
+//     forget-TXID            an undo generation being dropped
 //
 // A Journal object holds the lock for its lifetime. Not thread-safe.
 #pragma once
@@ -27,6 +29,10 @@ struct RecordSet {
   bool intent = false;
   bool manifest = false;
   bool manifest_tmp = false;
+  bool undo = false;    // undo-TXID: a finished transaction kept as an undo generation
+  bool forget = false;  // forget-TXID: a generation being dropped (generations.hpp)
+  // Nothing but a generation: no transaction to finish or roll back.
+  bool generation_only() const { return !intent && !manifest && !manifest_tmp && !forget; }
 };
 
 // True for a name of the txid grammar (records.hpp); other names in the
@@ -54,6 +60,8 @@ class Journal {
   std::string intent_path(const std::string& txid) const;
   std::string manifest_path(const std::string& txid) const;
   std::string manifest_tmp_path(const std::string& txid) const;
+  std::string undo_path(const std::string& txid) const;
+  std::string forget_path(const std::string& txid) const;
 
   // Every txid with records, in txid order.
   std::map<std::string, RecordSet> records(FileSystem& fs) const;

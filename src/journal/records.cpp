@@ -1,5 +1,6 @@
 #include "journal/records.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -155,6 +156,13 @@ class RecordReader {
   std::string root_;
 };
 
+// "oldmode=OCT": the mode a directory had before a chmod or rmdir.
+uint32_t old_mode(const RecordReader& reader, std::string_view field) {
+  const auto mode = static_cast<uint32_t>(reader.number(field, "oldmode", 8));
+  if (mode > 07777) reader.fail_line("oldmode out of range");
+  return mode;
+}
+
 }  // namespace
 
 std::string encode_intent(const IntentRecord& record) {
@@ -168,16 +176,24 @@ std::string encode_intent(const IntentRecord& record) {
 std::string encode_manifest(const ManifestRecord& record) {
   std::string out = std::string(kManifestHeader) + "\ntxid " + record.txid + "\njournal " +
                     escape_path(record.journal) + "\nroot " + escape_path(record.root) + "\n";
+  if (record.keep) out += "keep " + std::to_string(record.keep) + "\n";
+  for (const auto& dir : record.dirs) out += "mkdir " + escape_path(dir) + "\n";
+  if (!record.undoes.empty()) out += "undoes " + record.undoes + "\n";
   for (const auto& e : record.entries) {
     char mode[16];
     std::snprintf(mode, sizeof mode, "%o", e.mode);
     const std::string ino = " ino=" + std::to_string(e.ino);
     const std::string size = " size=" + std::to_string(e.size);
+    // Undo data (docs/protocol.md §7), only in a transaction that keeps it.
+    const std::string old_ino = e.old_ino ? " old=" + std::to_string(*e.old_ino) : "";
+    char old_mode_digits[16];
+    std::snprintf(old_mode_digits, sizeof old_mode_digits, "%o", e.old_mode.value_or(0));
+    const std::string old_mode = e.old_mode ? std::string(" oldmode=") + old_mode_digits : "";
     switch (e.op) {
       case ManifestEntry::Op::replace:
         out += "replace " + escape_path(e.shadow) + " " + escape_path(e.target) + ino + size +
                " mode=" + mode + " pre=" + hash_field(e.pre_hash) +
-               " post=" + hash_field(e.post_hash) + "\n";
+               " post=" + hash_field(e.post_hash) + old_ino + "\n";
         break;
       case ManifestEntry::Op::remove:
         out += "remove " + escape_path(e.target) + ino + size + " pre=" + hash_field(e.pre_hash) +
@@ -185,13 +201,13 @@ std::string encode_manifest(const ManifestRecord& record) {
         break;
       case ManifestEntry::Op::symlink:
         out += "symlink " + escape_path(e.shadow) + " " + escape_path(e.target) + ino + size +
-               " post=" + hash_field(e.post_hash) + "\n";
+               " post=" + hash_field(e.post_hash) + old_ino + "\n";
         break;
       case ManifestEntry::Op::chmod:
-        out += "chmod " + escape_path(e.target) + ino + " mode=" + mode + "\n";
+        out += "chmod " + escape_path(e.target) + ino + " mode=" + mode + old_mode + "\n";
         break;
       case ManifestEntry::Op::rmdir:
-        out += "rmdir " + escape_path(e.target) + ino + "\n";
+        out += "rmdir " + escape_path(e.target) + ino + old_mode + "\n";
         break;
     }
   }
@@ -219,7 +235,20 @@ ManifestRecord decode_manifest(std::string_view bytes, const std::string& name) 
   while (!reader.done()) {
     const auto f = RecordReader::fields(reader.next_line());
     ManifestEntry e;
-    if (f.size() == 8 && f[0] == "replace") {
+    if (f.size() == 2 && f[0] == "keep" && record.entries.empty()) {
+      record.keep = static_cast<uint32_t>(
+          std::min<uint64_t>(UINT32_MAX, reader.number("keep=" + std::string(f[1]), "keep")));
+      continue;
+    }
+    if (f.size() == 2 && f[0] == "mkdir" && record.entries.empty()) {
+      record.dirs.push_back(reader.path(f[1]));
+      continue;
+    }
+    if (f.size() == 2 && f[0] == "undoes" && record.entries.empty()) {
+      record.undoes = std::string(f[1]);
+      continue;
+    }
+    if ((f.size() == 8 || f.size() == 9) && f[0] == "replace") {
       e.op = ManifestEntry::Op::replace;
       e.shadow = reader.path(f[1]);
       e.target = reader.path(f[2]);
@@ -229,13 +258,14 @@ ManifestRecord decode_manifest(std::string_view bytes, const std::string& name) 
       if (e.mode > 07777) reader.fail_line("mode out of range");
       e.pre_hash = reader.hash(f[6], "pre");
       e.post_hash = reader.hash(f[7], "post");
+      if (f.size() == 9) e.old_ino = reader.number(f[8], "old");
     } else if (f.size() == 5 && f[0] == "remove") {
       e.op = ManifestEntry::Op::remove;
       e.target = reader.path(f[1]);
       e.ino = reader.number(f[2], "ino");
       e.size = reader.number(f[3], "size");
       e.pre_hash = reader.hash(f[4], "pre");
-    } else if (f.size() == 6 && f[0] == "symlink") {
+    } else if ((f.size() == 6 || f.size() == 7) && f[0] == "symlink") {
       e.op = ManifestEntry::Op::symlink;
       e.shadow = reader.path(f[1]);
       e.target = reader.path(f[2]);
@@ -244,16 +274,19 @@ ManifestRecord decode_manifest(std::string_view bytes, const std::string& name) 
       e.mode = 0777;
       e.post_hash = reader.hash(f[5], "post");
       if (!e.post_hash) reader.fail_line("a symlink needs its post= hash");
-    } else if (f.size() == 4 && f[0] == "chmod") {
+      if (f.size() == 7) e.old_ino = reader.number(f[6], "old");
+    } else if ((f.size() == 4 || f.size() == 5) && f[0] == "chmod") {
       e.op = ManifestEntry::Op::chmod;
       e.target = reader.path(f[1]);
       e.ino = reader.number(f[2], "ino");
       e.mode = static_cast<uint32_t>(reader.number(f[3], "mode", 8));
       if (e.mode > 07777) reader.fail_line("mode out of range");
-    } else if (f.size() == 3 && f[0] == "rmdir") {
+      if (f.size() == 5) e.old_mode = old_mode(reader, f[4]);
+    } else if ((f.size() == 3 || f.size() == 4) && f[0] == "rmdir") {
       e.op = ManifestEntry::Op::rmdir;
       e.target = reader.path(f[1]);
       e.ino = reader.number(f[2], "ino");
+      if (f.size() == 4) e.old_mode = old_mode(reader, f[3]);
     } else {
       reader.fail_line("unknown manifest line");
     }

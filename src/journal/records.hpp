@@ -57,6 +57,12 @@ struct ManifestEntry {
   uint32_t mode = 0;  // replace, chmod
   std::optional<Hash128> pre_hash;
   std::optional<Hash128> post_hash;
+  // replace of an existing target in a transaction that keeps undo data
+  // (" old=N" at the end of the line): the target's inode before the rename,
+  // which replay keeps under paths::keep_path (generations.hpp).
+  std::optional<uint64_t> old_ino;  // also a symlink's, whose original may be a file or a symlink
+  // chmod of an existing directory, rmdir (" oldmode=OCT"): the mode it had.
+  std::optional<uint32_t> old_mode;
   bool operator==(const ManifestEntry&) const = default;
 };
 
@@ -65,6 +71,11 @@ struct ManifestRecord {
   std::string journal;  // the journal directory it was written in
   std::string root;     // the ROOT every path lies beneath
   std::vector<ManifestEntry> entries;
+  // Undo (docs/protocol.md §7), each line written only when set, so a record
+  // without them is byte for byte what older versions wrote:
+  uint32_t keep = 0;                // "keep N": keep the originals; N generations at most
+  std::vector<std::string> dirs{};  // "mkdir PATH": directories it created (with keep)
+  std::string undoes{};             // "undoes TXID": this transaction undoes generation TXID
 };
 
 std::string encode_intent(const IntentRecord& record);

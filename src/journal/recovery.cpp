@@ -8,6 +8,7 @@
 
 #include "base/paths.hpp"
 #include "bpatch/error.hpp"
+#include "journal/generations.hpp"
 #include "journal/records.hpp"
 #include "journal/replay.hpp"
 
@@ -79,6 +80,12 @@ ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::
                     "it names, then `bpatch recover --abandon " +
                     txid + "`");
   }
+  check_manifest_record(record, journal, txid, path);
+  return record;
+}
+
+void check_manifest_record(const ManifestRecord& record, const Journal& journal,
+                           const std::string& txid, const std::string& path) {
   if (record.txid != txid)
     throw Error(Errc::journal, path, "names transaction " + record.txid + "; nothing was changed");
   check_home(record, journal, path);
@@ -89,7 +96,10 @@ ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::
                   "the shadow " + e.shadow + " is not the shadow name of " + e.target +
                       "; nothing was changed");
   }
-  return record;
+  for (const auto& dir : record.dirs) check_beneath_root(record.root, journal.dir(), dir, path);
+  if (!record.undoes.empty() && (!is_txid(record.undoes) || record.undoes >= txid))
+    throw Error(Errc::journal, path,
+                "undoes `" + record.undoes + "`, which is not an earlier transaction id");
 }
 
 namespace {
@@ -181,6 +191,16 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
       inconsistent(e.target, manifest.txid, "the file to remove was replaced by another");
     }
   }
+  const KeptNames kept_names(manifest);
+  std::set<std::string> moved_out;  // directories that got a kept name from another one
+  if (manifest.keep) {
+    // Undo data (generations.hpp): a second name for every original about
+    // to be replaced, durable before the rename that would otherwise leave
+    // the original with no name at all.
+    std::set<std::string> keep_dirs;
+    keep_replaced(fs, manifest, &keep_dirs);
+    for (const auto& dir : keep_dirs) sync.sync_dir(dir, "keep.dir");
+  }
   // Renames and unlinks in order, then directories' modes, then rmdirs
   // (recorded children first).
   for (const auto& e : manifest.entries) {
@@ -198,13 +218,23 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
       ++renamed;
     } else if (e.op == Op::remove) {
       if (!target) continue;
-      fs.unlink(e.target);
+      // With undo data the removed file keeps its inode under its keep name.
+      if (!(manifest.keep && keep_removed(fs, kept_names, e))) {
+        fs.unlink(e.target);
+      } else if (const std::string dir = paths::dirname(kept_names.of(e));
+                 dir != paths::dirname(e.target)) {
+        moved_out.insert(dir);
+      }
       ++removed;
     } else {
       continue;
     }
     dirs.insert(paths::dirname(e.target));
   }
+  // A file kept out of a directory that is about to be removed must have its
+  // new name durably before the rmdir can be: a crash could otherwise keep
+  // the rmdir and lose both the file's old entry and its new one.
+  for (const auto& dir : moved_out) sync.sync_dir(dir, "keep.dir");
   for (const auto& e : manifest.entries) {
     if (e.op != Op::chmod) continue;
     const auto target = fs.lstat(e.target);
@@ -240,7 +270,11 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
   const bool keeps_new_dirs =
       std::any_of(manifest.entries.begin(), manifest.entries.end(),
                   [](const ManifestEntry& e) { return e.op == ManifestEntry::Op::chmod; });
-  delete_records(sync, journal, manifest.txid, keeps_new_dirs);
+  if (!manifest.undoes.empty()) finish_undoing(sync, journal, manifest);
+  if (manifest.keep)  // the manifest becomes the undo generation undo-TXID
+    store_generation(sync, journal, manifest, keeps_new_dirs);
+  else
+    delete_records(sync, journal, manifest.txid, keeps_new_dirs);
   if (report) {
     report->plan = "replayed: " + std::to_string(renamed) + " renamed, " + std::to_string(removed) +
                    " removed, " + std::to_string(moded) + " mode(s) set, " +
@@ -333,8 +367,17 @@ RecoveryReport recover_locked(Durability& sync, const Journal& journal) {
   FileSystem& fs = sync.fs();
   RecoveryReport report;
   for (const auto& [txid, set] : journal.records(fs)) {  // std::map: txid order
+    if (set.generation_only()) continue;                 // an undo generation: nothing to finish
     PendingTransaction pending;
     pending.txid = txid;
+    if (set.forget) {
+      finish_forget(sync, journal, txid);  // an interrupted `forget` (or pruning)
+      pending.plan = "finished forgetting undo generation " + txid;
+      if (!set.intent && !set.manifest && !set.manifest_tmp) {
+        report.transactions.push_back(std::move(pending));
+        continue;
+      }
+    }
     const auto manifest =
         set.manifest ? std::optional(load_manifest(fs, journal, txid)) : std::nullopt;
     if (manifest) {
@@ -346,14 +389,21 @@ RecoveryReport recover_locked(Durability& sync, const Journal& journal) {
     }
     report.transactions.push_back(std::move(pending));
   }
+  prune_generations(sync, journal);  // one a crash interrupted (generations.hpp)
   return report;
 }
 
 std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal) {
   std::vector<PendingTransaction> out;
   for (const auto& [txid, set] : journal.records(fs)) {
+    if (set.generation_only()) continue;  // listed by list_generations()
     PendingTransaction pending;
     pending.txid = txid;
+    if (set.forget && !set.intent && !set.manifest && !set.manifest_tmp) {
+      pending.plan = "an interrupted forget: recover will finish dropping undo generation " + txid;
+      out.push_back(std::move(pending));
+      continue;
+    }
     std::optional<ManifestRecord> manifest;
     if (set.manifest) {
       try {

@@ -30,6 +30,11 @@ void replay(Durability& sync, const Journal& journal, const ManifestRecord& mani
 // The records of a committed manifest, read and checked (beneath its root,
 // exact shadow names). Throws Error(journal) for a damaged one.
 ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::string& txid);
+// The checks load_manifest makes of a decoded record found at `path`: its
+// txid, its journal, every path canonical beneath its root, exact shadow
+// names, an `undoes` txid older than its own. Throws Error(journal).
+void check_manifest_record(const ManifestRecord& record, const Journal& journal,
+                           const std::string& txid, const std::string& path);
 
 // `recover --abandon` of a committed transaction: deletes its remaining
 // shadows and records, touches no target; returns what it leaves, in words.

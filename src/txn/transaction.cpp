@@ -323,9 +323,20 @@ class Commit {
   // durable, so the name we commit by never points at a torn record.
   void write_manifest(const std::vector<PlannedChange*>& work) {
     manifest_ = journal::ManifestRecord{txid_, journal_->dir(), options_.root, {}};
+    // Undo data (docs/protocol.md §7): replay keeps each original's inode and
+    // the record lists the directories created, for undo to remove.
+    manifest_.keep = options_.keep;
+    if (options_.keep) manifest_.dirs = intent_.dirs;
     std::vector<journal::ManifestEntry> rmdirs;
     for (auto* p : work) {
       journal::ManifestEntry e = manifest_entry(*p);
+      if (options_.keep && p->target_stat) {
+        if (e.op == journal::ManifestEntry::Op::replace ||
+            e.op == journal::ManifestEntry::Op::symlink)
+          e.old_ino = p->target_stat->id.ino;
+        if (e.op == journal::ManifestEntry::Op::chmod || e.op == journal::ManifestEntry::Op::rmdir)
+          e.old_mode = p->target_stat->mode;
+      }
       if (e.op == journal::ManifestEntry::Op::rmdir)
         rmdirs.push_back(std::move(e));
       else
