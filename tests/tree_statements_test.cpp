@@ -204,6 +204,19 @@ TEST_CASE("tree statements act on the name, and a second apply is up to date", "
   CHECK(fs->snapshot("/r/t") == tree);
 }
 
+TEST_CASE("a directory's mode and a file inside it change in one transaction", "[tree]") {
+  // Staging a shadow in t/ changes t/'s mtime: it is still the directory validated.
+  auto fs = base_tree();
+  commit(*fs,
+         {Change::chmod("t", 0750), Change::put("t/a", Data::from("new a")), Change::rmdir("t/d"),
+          Change::mkdir("t/full", 0700), Change::put("t/full/y", Data::from("y"))});
+  const Snapshot tree = fs->snapshot("/r");
+  CHECK(tree.at("/r/t").mode == 0750u);
+  CHECK(tree.at("/r/t/a").content == "new a");
+  CHECK(tree.at("/r/t/full").mode == 0700u);
+  CHECK_FALSE(tree.contains("/r/t/d"));
+}
+
 TEST_CASE("bpatch apply makes a tree on disk: exact modes under any umask, links not followed",
           "[tree][cli]") {
   TempDir dir;

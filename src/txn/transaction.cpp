@@ -300,7 +300,14 @@ class Commit {
     for (auto* p : work) {
       if (p->creates_dir) continue;  // ours, made while staging
       const auto now = fs().lstat(p->target);
-      const bool same = p->target_stat ? (now && now->id == p->target_stat->id) : !now;
+      // A directory is the same one when its inode is: its mtime and size
+      // change as this very transaction stages shadows in it.
+      const bool is_dir = p->target_stat && p->target_stat->type == FileType::directory;
+      const bool same = !p->target_stat ? !now
+                        : is_dir        ? (now && now->type == FileType::directory &&
+                                    now->id.dev == p->target_stat->id.dev &&
+                                    now->id.ino == p->target_stat->id.ino)
+                                        : (now && now->id == p->target_stat->id);
       if (!same)
         throw Error(Errc::concurrent_change, p->target,
                     "the file changed while bpatch was working on it");
