@@ -66,6 +66,9 @@ struct Change {
   Kind kind = Kind::edit;
   std::string target;             // relative to the root; confined to it
   std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
+  // `expect=none` (put, delta): the target must not exist — a new file must
+  // not silently replace one that is there — unless it already has result=.
+  bool expect_absent = false;
   // The new content's hash (edit, delta, put): checked on the shadow before
   // the commit point; a target that already has it (and the mode) is left
   // alone, "already up to date".

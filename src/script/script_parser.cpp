@@ -10,6 +10,7 @@
 //             / "insert" OFFSET DATA / "delete" OFFSET LENGTH
 //             / "truncate" SIZE / "append" DATA
 //   expect    = "expect=xxh3:" 32hexdigit ;  mode = "mode=" octal
+//             / "expect=none"               ; put, delta: the target must not exist
 //   result    = "result=xxh3:" 32hexdigit   ; the new content's hash
 //   patch     = "patch=xxh3:" 32hexdigit    ; the patch file's hash
 //
@@ -184,7 +185,8 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
     if ((key == "mode" && !spec.takes_mode) || (key == "result" && !spec.takes_result) ||
         (key == "patch" && !spec.takes_patch_hash))
       ctx.fail("`" + line.tokens[0].text + "` takes no " + key + "= (usage: " + spec.usage + ")");
-    if ((key == "mode" && change.mode) || (key == "expect" && change.expect) ||
+    if ((key == "mode" && change.mode) ||
+        (key == "expect" && (change.expect || change.expect_absent)) ||
         (key == "result" && change.result) || (key == "patch" && change.patch_hash))
       ctx.fail("duplicate " + key + "=");
     if (key == "mode")
@@ -193,6 +195,9 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
       change.result = script::parse_hash(token.value(), ctx);
     else if (key == "patch")
       change.patch_hash = script::parse_hash(token.value(), ctx);
+    else if (token.value() == "none" &&
+             (spec.kind == Change::Kind::put || spec.kind == Change::Kind::delta))
+      change.expect_absent = true;  // a new file: the target must not exist
     else
       change.expect = script::parse_hash(token.value(), ctx);
   }

@@ -100,8 +100,9 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   using Kind = Change::Kind;
   // A delta with result= and no expect= makes a new file from an empty old
   // one when its target does not exist (as `bpatch diff` writes new files).
-  const bool creating_delta =
-      change.kind == Kind::delta && change.result && !change.expect && change.source.empty();
+  const bool creating_delta = change.kind == Kind::delta &&
+                              (change.result || change.expect_absent) && !change.expect &&
+                              change.source.empty();
   // A remove with expect= of a file that is already gone has nothing to do.
   const bool idempotent_remove = change.kind == Kind::remove && change.expect;
   // A put may create its target, and so may `apply -o` (a delta or edit read
@@ -129,6 +130,14 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
     throw Error(Errc::not_found, p.target, "does not exist", ENOENT);
   p.mode = change.mode.value_or(p.target_stat ? p.target_stat->mode : 0644);
   if (check_already_applied(fs, change, p)) return;
+  if (change.expect_absent && p.target_stat)
+    throw Error(Errc::wrong_source, p.target,
+                "exists, but expect=none says it is a new file" +
+                    (p.pre_hash && change.result
+                         ? " (it hashes to xxh3:" + p.pre_hash->hex() +
+                               ", not the new content result=xxh3:" + change.result->hex() + ")"
+                         : std::string()) +
+                    ": refusing to overwrite it");
 
   if (change.kind == Kind::edit || change.kind == Kind::delta) {
     if (change.source.empty()) {
