@@ -316,7 +316,7 @@ TEST_CASE("bpatch verify checks data files and says which version a tree is at",
   CHECK(tree_state(tree) == before);  // verify writes nothing
 }
 
-TEST_CASE("changes the script cannot express yet are listed, not silently dropped", "[diff]") {
+TEST_CASE("symlinks, empty and removed directories are statements of their own", "[diff]") {
   TempDir dir;
   write_file(dir / "old/keep", "k");
   write_file(dir / "old/olddir/f", "f");
@@ -325,24 +325,24 @@ TEST_CASE("changes the script cannot express yet are listed, not silently droppe
   fs::create_symlink("keep", dir / "new/link");
   const auto made = bpatch_cmd({"diff", dir / "old", dir / "new", "-o", dir / "b", "--json"});
   REQUIRE(made.exit_code == 0);
-  CHECK(made.out.find("\"complete\":false") != std::string::npos);
-  CHECK(made.err.find("symlink link not in the bundle") != std::string::npos);
-  CHECK(made.err.find("rmdir olddir not in the bundle") != std::string::npos);
-  CHECK(made.err.find("mkdir empty not in the bundle") != std::string::npos);
-  CHECK(script_of(dir / "b").find("\nsymlink") == std::string::npos);
-  // The script still applies (removing olddir/f).
-  const std::string tree = dir / "tree";
-  copy_tree(dir / "old", tree);
-  CHECK(bpatch_cmd({"apply", dir / "b", "--root", tree}).exit_code == 0);
-  CHECK_FALSE(exists(tree + "/olddir/f"));
-
-  const auto with = bpatch_cmd(
-      {"diff", "--tree-statements", dir / "old", dir / "new", "-o", dir / "c", "--json"});
-  REQUIRE(with.exit_code == 0);
-  const std::string script = script_of(dir / "c");
+  CHECK(made.out.find("\"complete\":true") != std::string::npos);
+  CHECK(made.err.find("not in the bundle") == std::string::npos);
+  const std::string script = script_of(dir / "b");
   CHECK(script.find("\nmkdir empty mode=0755\n") != std::string::npos);
   CHECK(script.find("\nsymlink link keep\n") != std::string::npos);
   CHECK(script.find("\nrmdir olddir\n") != std::string::npos);
+  const std::string tree = dir / "tree";
+  copy_tree(dir / "old", tree);
+  CHECK(bpatch_cmd({"apply", dir / "b", "--root", tree}).exit_code == 0);
+  CHECK_FALSE(exists(tree + "/olddir"));
+  CHECK(fs::read_symlink(tree + "/link") == "keep");
+  CHECK(fs::is_directory(tree + "/empty"));
+  // --tree-statements is still accepted (it is what diff does anyway).
+  const auto with =
+      bpatch_cmd({"diff", "--tree-statements", dir / "old", dir / "new", "-o", dir / "c"});
+  CHECK(with.exit_code == 0);
+  CHECK(with.err.find("deprecated") != std::string::npos);
+  CHECK(script_of(dir / "c") == script);
 }
 
 TEST_CASE("the library encoders round-trip through bpatch's decoders", "[diff]") {
