@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bpatch/hash.hpp"
@@ -74,17 +75,20 @@ struct Change {
   // alone, "already up to date".
   std::optional<Hash128> result;
   std::optional<Hash128> patch_hash;  // delta: the patch file's hash, checked before decoding
-  std::vector<EditOp> edits;          // edit
-  std::string patch;                  // delta: the patch file (absolute or relative to the cwd)
-  std::string source;                 // edit/delta: read the old content here instead of
-                                      // from target (`apply -o`); absolute or cwd-relative
-  Data content;                       // put
-  std::optional<uint32_t> mode;       // the result's permission bits; default: the target's
-                                      // (0644 for a new file)
-  std::string origin;                 // "script.bpatch:12", for messages; may be empty
-  std::string data_dir;               // scripts: the script's directory, which every patch and
-                                      // file: path must resolve inside (as targets inside the
-                                      // root); empty: no such confinement
+  // delta `slice=OFFSET+LENGTH`: the patch is these bytes of the decoded pack
+  // that `patch` names (see src/txn/packed_patch.hpp); patch_hash is the pack's.
+  std::optional<std::pair<uint64_t, uint64_t>> patch_slice;
+  std::vector<EditOp> edits;     // edit
+  std::string patch;             // delta: the patch file (absolute or relative to the cwd)
+  std::string source;            // edit/delta: read the old content here instead of
+                                 // from target (`apply -o`); absolute or cwd-relative
+  Data content;                  // put
+  std::optional<uint32_t> mode;  // the result's permission bits; default: the target's
+                                 // (0644 for a new file)
+  std::string origin;            // "script.bpatch:12", for messages; may be empty
+  std::string data_dir;          // scripts: the script's directory, which every patch and
+                                 // file: path must resolve inside (as targets inside the
+                                 // root); empty: no such confinement
 
   static Change edit(std::string target, std::vector<EditOp> ops = {}) {
     Change c;

@@ -156,11 +156,17 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   std::string root;
   // Anything without a patch format's magic bytes is read as a script, whose
   // parser then says precisely what is wrong with it.
-  if (signed_script && detect_format(*patch))
+  // A compressed script (a bundle's update.bpatch from `bpatch diff`) has
+  // zstd's magic too: it is one when it decodes on its own to a script.
+  bool is_script = !detect_format(*patch);
+  if (!is_script && args.target.empty() && args.output.empty() && patch->size() <= kMaxScriptSize)
+    is_script = is_compressed_script(signed_script ? *signed_script
+                                                   : read_text(fs, patch_path, kMaxScriptSize));
+  if (signed_script && !is_script)
     throw Error(Errc::usage, patch_path,
                 "--trust verifies a .bpatch script (which pins its data files), not a bare "
                 "delta patch");
-  if (!detect_format(*patch)) {
+  if (is_script) {
     if (!args.target.empty() || !args.output.empty()) {
       // A usage error (exit 2): either the arguments or the patch are wrong.
       throw Error(Errc::usage, "",

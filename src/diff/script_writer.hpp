@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "bpatch/hash.hpp"
 
@@ -27,7 +28,8 @@ class ScriptWriter {
   // exist (a new file), unless it already has the result.
   void delta(const std::string& target, const std::string& patch,
              const std::optional<Hash128>& expect, const Hash128& result, const Hash128& patch_hash,
-             std::optional<uint32_t> mode, bool absent = false);
+             std::optional<uint32_t> mode, bool absent = false,
+             std::optional<std::pair<uint64_t, uint64_t>> slice = std::nullopt);
   // put TARGET file:DATA [expect=] result= [mode=]
   void put(const std::string& target, const std::string& data, const std::optional<Hash128>& expect,
            const Hash128& result, std::optional<uint32_t> mode, bool absent = false);

@@ -6,6 +6,7 @@
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
 #include "journal/journal.hpp"
+#include "txn/packed_patch.hpp"
 #include "txn/plan_limits.hpp"
 
 namespace bpatch {
@@ -167,7 +168,7 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
     }
     case Kind::delta: {
       check_patch_hash(fs, change);
-      const auto patch = open_source(fs, change.patch);
+      const auto patch = open_patch(fs, change);
       const PatchInfo info = inspect_patch(*patch);
       p.expected_size = info.target_size.value_or(0);
       const auto old = open_validated_source(fs, p);
@@ -246,7 +247,7 @@ void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out) {
         planned.edits->emit(*open_validated_source(fs, planned), out);
         break;
       case Change::Kind::delta:
-        apply_patch(*open_source(fs, change.patch), *open_validated_source(fs, planned), out);
+        apply_patch(*open_patch(fs, change), *open_validated_source(fs, planned), out);
         break;
       case Change::Kind::put: {
         const auto content = open_data(change.content, fs);
