@@ -5,6 +5,10 @@
 //   tx.add(Change::delta("game.sfc", "patches/game.bps").expecting(hash));
 //   tx.add(Change::put("new/readme.txt", Data::from("hello")).with_mode(0644));
 //   tx.add(Change::remove("old.dat"));
+//   tx.add(Change::symlink("lib/libfoo.so", "libfoo.so.2"));
+//   tx.add(Change::mkdir("var/cache", 0750));
+//   tx.add(Change::chmod("bin/tool", 0755));
+//   tx.add(Change::rmdir("old/empty"));
 //
 // Plain values; no I/O happens until Transaction::commit().
 #pragma once
@@ -63,7 +67,9 @@ struct EditOp {
 
 // One change to one target.
 struct Change {
-  enum class Kind { edit, delta, put, remove };
+  // The tree statements (symlink, mkdir, rmdir, chmod) act on the entry
+  // itself: a final symlink in `target` is never followed.
+  enum class Kind { edit, delta, put, remove, symlink, mkdir, rmdir, chmod };
   Kind kind = Kind::edit;
   std::string target;             // relative to the root; confined to it
   std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
@@ -75,20 +81,22 @@ struct Change {
   // alone, "already up to date".
   std::optional<Hash128> result;
   std::optional<Hash128> patch_hash;  // delta: the patch file's hash, checked before decoding
+  std::vector<EditOp> edits;          // edit
+  std::string patch;                  // delta: the patch file (absolute or relative to the cwd)
+  std::string source;                 // edit/delta: read the old content here instead of
+                                      // from target (`apply -o`); absolute or cwd-relative
+  Data content;                       // put
+  std::string link_target;            // symlink: what the link holds, stored as given
+  std::optional<uint32_t> mode;       // the result's permission bits; default: the target's
+                                      // (0644 for a new file); mkdir, chmod: required
+  std::string origin;                 // "script.bpatch:12", for messages; may be empty
+  std::string data_dir;               // scripts: the script's directory, which every patch and
+                                      // file: path must resolve inside (as targets inside the
+                                      // root); empty: no such confinement
+
   // delta `slice=OFFSET+LENGTH`: the patch is these bytes of the decoded pack
   // that `patch` names (see src/txn/packed_patch.hpp); patch_hash is the pack's.
   std::optional<std::pair<uint64_t, uint64_t>> patch_slice;
-  std::vector<EditOp> edits;     // edit
-  std::string patch;             // delta: the patch file (absolute or relative to the cwd)
-  std::string source;            // edit/delta: read the old content here instead of
-                                 // from target (`apply -o`); absolute or cwd-relative
-  Data content;                  // put
-  std::optional<uint32_t> mode;  // the result's permission bits; default: the target's
-                                 // (0644 for a new file)
-  std::string origin;            // "script.bpatch:12", for messages; may be empty
-  std::string data_dir;          // scripts: the script's directory, which every patch and
-                                 // file: path must resolve inside (as targets inside the
-                                 // root); empty: no such confinement
 
   static Change edit(std::string target, std::vector<EditOp> ops = {}) {
     Change c;
@@ -118,6 +126,34 @@ struct Change {
     return c;
   }
 
+  static Change symlink(std::string target, std::string holds) {
+    Change c;
+    c.kind = Kind::symlink;
+    c.target = std::move(target);
+    c.link_target = std::move(holds);
+    return c;
+  }
+  static Change mkdir(std::string dir, uint32_t permission_bits) {
+    Change c;
+    c.kind = Kind::mkdir;
+    c.target = std::move(dir);
+    c.mode = permission_bits;
+    return c;
+  }
+  static Change rmdir(std::string dir) {
+    Change c;
+    c.kind = Kind::rmdir;
+    c.target = std::move(dir);
+    return c;
+  }
+  static Change chmod(std::string target, uint32_t permission_bits) {
+    Change c;
+    c.kind = Kind::chmod;
+    c.target = std::move(target);
+    c.mode = permission_bits;
+    return c;
+  }
+
   Change&& expecting(const Hash128& pre_image) && {
     expect = pre_image;
     return std::move(*this);
@@ -136,7 +172,7 @@ struct Change {
   }
 };
 
-// The statement name of a kind ("edit", "delta", "put", "remove"), as the
+// The statement name of a kind ("edit", "delta", "put", "remove", …), as the
 // script, the --json reports and the Python results spell it.
 inline const char* change_kind_name(Change::Kind kind) {
   switch (kind) {
@@ -148,6 +184,14 @@ inline const char* change_kind_name(Change::Kind kind) {
       return "put";
     case Change::Kind::remove:
       return "remove";
+    case Change::Kind::symlink:
+      return "symlink";
+    case Change::Kind::mkdir:
+      return "mkdir";
+    case Change::Kind::rmdir:
+      return "rmdir";
+    case Change::Kind::chmod:
+      return "chmod";
   }
   return "?";
 }

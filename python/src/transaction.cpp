@@ -46,8 +46,9 @@ const char* kind_word(Change::Kind kind) {
       return "put()";
     case Change::Kind::remove:
       return "remove()";
+    default:
+      return change_kind_name(kind);
   }
-  return "?";
 }
 
 class PyTransaction {

@@ -6,6 +6,10 @@
 //             / "delta" TARGET PATCH [expect] [result] [patch] [mode]
 //             / "put" TARGET DATA [mode] [expect] [result]
 //             / "remove" TARGET [expect]
+//             / "symlink" TARGET LINKTEXT          ; create or replace a symbolic link
+//             / "mkdir" TARGET mode                ; a directory (new, or an existing one's mode)
+//             / "rmdir" TARGET                     ; a directory the transaction leaves empty
+//             / "chmod" TARGET OCTAL               ; mode only (a file or a directory)
 //   op        = "write" OFFSET DATA / "fill" OFFSET LENGTH BYTE
 //             / "insert" OFFSET DATA / "delete" OFFSET LENGTH
 //             / "truncate" SIZE / "append" DATA
@@ -53,6 +57,10 @@ constexpr StatementSpec kStatements[] = {
     {"put", Change::Kind::put, 2, true, true, false,
      "put TARGET DATA [mode=0NNN] [expect=xxh3:<hash>] [result=xxh3:<hash>]"},
     {"remove", Change::Kind::remove, 1, false, false, false, "remove TARGET [expect=xxh3:<hash>]"},
+    {"symlink", Change::Kind::symlink, 2, false, false, false, "symlink TARGET LINK-TEXT"},
+    {"mkdir", Change::Kind::mkdir, 1, true, false, false, "mkdir DIR mode=0NNN"},
+    {"rmdir", Change::Kind::rmdir, 1, false, false, false, "rmdir DIR"},
+    {"chmod", Change::Kind::chmod, 2, false, false, false, "chmod TARGET 0NNN"},
 };
 
 struct OpSpec {
@@ -158,7 +166,8 @@ void Parser::line(const Line& line) {
   if (op_spec) ctx.fail("edit op `" + keyword + "` must be indented under an `edit` line");
   close_edit();
   if (!statement_spec)
-    ctx.fail("unknown statement " + quoted(keyword) + " (edit, delta, put or remove)");
+    ctx.fail("unknown statement " + quoted(keyword) +
+             " (edit, delta, put, remove, symlink, mkdir, rmdir or chmod)");
   statement(*statement_spec, line, ctx);
 }
 
@@ -213,6 +222,11 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
         script::confine_path(args[1]->text, "patch", script::PathBase::script_dir, ctx));
   if (spec.kind == Change::Kind::put)
     change.content = script::parse_data(args[1]->text, script_dir_, /*allow_empty=*/true, ctx);
+  if (spec.kind == Change::Kind::symlink)
+    change.link_target = script::parse_link_text(*args[1], ctx);
+  if (spec.kind == Change::Kind::chmod) change.mode = script::parse_mode(args[1]->text, ctx);
+  if (spec.kind == Change::Kind::mkdir && !change.mode)
+    ctx.fail("`mkdir` needs mode= (usage: " + std::string(spec.usage) + ")");
 
   const auto [it, fresh] = target_lines_.emplace(change.target, line.number);
   if (!fresh)
