@@ -8,10 +8,9 @@
 //   2. run the jobs on `threads` workers: read the pair, compare, hash,
 //      encode, write the data file under a name fixed by the job's index in
 //      the walk (so the names never depend on scheduling);
-//   3. write update.bpatch from the results, in phases (see Phase): what
-//      must go before a directory is made, mkdir (parents first), the files
-//      and symlinks in walk order, directory modes and rmdir (deepest
-//      first), and what takes the place of a removed directory.
+//   3. write update.bpatch from the results, in phases (see Phase): mkdir
+//      (parents first), the files and symlinks in walk order, directory
+//      modes and rmdir (deepest first).
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -211,16 +210,18 @@ void prepare_output_dir(FileSystem& fs, const std::string& out, const std::strin
   fs.make_dir(join(out, "data"), 0755);
 }
 
+bool is_below(const std::string& path, const std::string& dir) {
+  return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
+}
+
 // Where a statement goes in the script. Within a phase statements follow the
 // walk (byte order of paths), except rmdir and directory chmod, which go
 // deepest first.
 enum class Phase {
-  clear_for_dir,  // remove of a file or symlink that becomes a directory
-  make_dirs,      // mkdir, parents before children
-  entries,        // files and symlinks: delta, put, symlink, chmod, remove
-  dir_modes,      // chmod of a directory (after its entries were made)
-  remove_dirs,    // rmdir, deepest first (after their entries were removed)
-  after_dirs,     // a file or symlink where a directory was
+  make_dirs,    // mkdir, parents before children
+  entries,      // files and symlinks: delta, put, symlink, chmod, remove
+  dir_modes,    // chmod of a directory (after its entries were made)
+  remove_dirs,  // rmdir, deepest first (after their entries were removed)
 };
 
 struct Statement {
@@ -250,7 +251,7 @@ class TreeDiffer {
   const DiffOptions& options_;
   Tree old_, new_;
   std::vector<Job> jobs_;
-  std::vector<Phase> job_phases_;  // parallel to jobs_
+  std::vector<std::string> skipped_roots_;  // inexpressible type changes: subtree left out
   // Entries without a job, with the statement that expresses them (empty
   // text: none needed, or none possible and entry.emitted is false).
   std::vector<std::pair<DiffEntry, Statement>> others_;
@@ -274,64 +275,36 @@ Job& TreeDiffer::add_job(const std::string& path, Job::Kind kind, const TreeEntr
   job.old_size = oe ? oe->size : 0;
   job.number = ++number_;
   jobs_.push_back(std::move(job));
-  job_phases_.push_back(Phase::entries);
   return jobs_.back();
 }
 
-// OLD and NEW have different kinds of entry at `path`. The subtree below a
-// directory that goes (or comes) is walked as removed (or created) entries
-// of its own; here only `path` itself is handled.
+// OLD and NEW have different kinds of entry at `path`. A symlink replaces a
+// regular file in one statement. The others would need two statements on one
+// name (remove or rmdir, then the new kind), which a transaction refuses, and
+// a put onto a symlink would write through it: they are left out, with
+// everything below them, and listed (the bundle is then incomplete).
 void TreeDiffer::classify_type_change(const std::string& path, const TreeEntry& oe,
                                       const TreeEntry& ne) {
   DiffEntry entry;
   entry.path = path;
-  const std::string token = diff::script_token(path);
   const std::string change = std::string(type_name(oe.type)) + " -> " + type_name(ne.type);
-  if (oe.type == FileType::directory) {
-    // Its entries are removed first, then `rmdir`, then the new file or
-    // symlink takes the name.
-    DiffEntry gone = entry;
-    gone.action = DiffEntry::Action::dir_removed;
-    gone.note = change;
-    add(std::move(gone), Phase::remove_dirs, "rmdir " + token);
-    if (ne.type == FileType::regular) {
-      add_job(path, Job::Kind::create, nullptr, &ne);
-      job_phases_.back() = Phase::after_dirs;
-    } else {
-      entry.action = DiffEntry::Action::symlink;
-      entry.note = change + ", -> " + ne.link_target;
-      add(std::move(entry), Phase::after_dirs,
-          "symlink " + token + " " + diff::script_token(ne.link_target));
-    }
-    return;
-  }
-  if (ne.type == FileType::directory) {
-    // The file or symlink goes first, then `mkdir` makes the directory.
-    if (oe.type == FileType::regular) {
-      add_job(path, Job::Kind::remove, &oe, nullptr);
-      job_phases_.back() = Phase::clear_for_dir;
-    } else {
-      DiffEntry gone = entry;
-      gone.action = DiffEntry::Action::removed;
-      gone.note = change;
-      add(std::move(gone), Phase::clear_for_dir, "remove " + token);
-    }
-    entry.action = DiffEntry::Action::dir_created;
-    entry.note = change;
-    add(std::move(entry), Phase::make_dirs,
-        "mkdir " + token + " mode=" + diff::mode_token(ne.mode));
-    return;
-  }
-  if (ne.type == FileType::symlink) {
-    // `symlink` replaces a regular file.
+  if (oe.type == FileType::regular && ne.type == FileType::symlink) {
     entry.action = DiffEntry::Action::symlink;
     entry.note = change + ", -> " + ne.link_target;
     add(std::move(entry), Phase::entries,
-        "symlink " + token + " " + diff::script_token(ne.link_target));
+        "symlink " + diff::script_token(path) + " " + diff::script_token(ne.link_target));
     return;
   }
-  // symlink -> regular file: a put (or a creating delta) replaces the link.
-  add_job(path, Job::Kind::create, nullptr, &ne);
+  skipped_roots_.push_back(path);
+  entry.action = DiffEntry::Action::modified;
+  entry.emitted = false;
+  entry.note = "changes from a " + change + ": not expressible in one transaction (" +
+               (ne.type == FileType::directory || oe.type == FileType::directory
+                    ? "the name would need a remove or rmdir and a new entry"
+                    : "a put would write through the symlink") +
+               "); apply leaves it, and what is below it, as it is";
+  result_.complete = false;
+  add(std::move(entry), Phase::entries, "");
 }
 
 void TreeDiffer::classify() {
@@ -341,6 +314,9 @@ void TreeDiffer::classify() {
     if (!old_.contains(p)) paths.push_back(p);
   std::sort(paths.begin(), paths.end());
   for (const auto& path : paths) {
+    if (std::any_of(skipped_roots_.begin(), skipped_roots_.end(),
+                    [&](const std::string& r) { return is_below(path, r); }))
+      continue;
     const auto o = old_.find(path);
     const auto n = new_.find(path);
     const TreeEntry* oe = o == old_.end() ? nullptr : &o->second;
@@ -494,7 +470,7 @@ std::string TreeDiffer::write_script() {
     }
     std::string text = line.text();
     if (!text.empty() && text.back() == '\n') text.pop_back();
-    statements.push_back({job_phases_[i], j.path, std::move(text)});
+    statements.push_back({Phase::entries, j.path, std::move(text)});
   }
   // Phases in order; rmdir and directory chmod deepest first (reverse byte
   // order puts every child before its parent), the rest in walk order.
