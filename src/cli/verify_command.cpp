@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include "bpatch/error.hpp"
 #include "bpatch/hash.hpp"
@@ -73,6 +74,32 @@ TargetCheck check_target(FileSystem& fs, const Change& c, const std::string& roo
         why + "; old " + hex_or(c.expect, "(absent)") + ", new " +
         (c.kind == Change::Kind::remove ? std::string("(absent)") : hex_or(c.result, "(unknown)"));
   };
+  // The tree statements have no content hashes: the name's kind, link text
+  // or mode says which version it is at.
+  using Kind = Change::Kind;
+  if (c.kind == Kind::symlink || c.kind == Kind::mkdir || c.kind == Kind::rmdir ||
+      c.kind == Kind::chmod) {
+    bool at_new = false;
+    if (c.kind == Kind::symlink)
+      at_new = st && st->type == FileType::symlink && fs.read_link(path) == c.link_target;
+    else if (c.kind == Kind::rmdir)
+      at_new = !st;
+    else
+      at_new =
+          st && st->mode == *c.mode && (c.kind == Kind::chmod || st->type == FileType::directory);
+    t.state = at_new ? "new" : "old";
+    return t;
+  }
+  if (st && st->type == FileType::symlink && c.kind == Kind::remove) {
+    const std::string text = fs.read_link(path);
+    const bool old =
+        !c.expect || hash_bytes(std::as_bytes(std::span(text.data(), text.size()))) == *c.expect;
+    if (old)
+      t.state = "old";
+    else
+      neither("a symlink to " + text);
+    return t;
+  }
   if (!st) {
     const bool creation = c.kind != Change::Kind::remove && !c.expect;
     t.state = c.kind == Change::Kind::remove ? "new" : creation ? "old" : "";
@@ -128,8 +155,11 @@ int run_verify(const CommonOptions& common, const VerifyArgs& args) {
   std::vector<TargetCheck> targets;
   const std::string root = common.root.empty() ? "" : real_path(common.root);
   bool ok = true;
+  std::set<std::string> checked;  // a pack is named by many deltas: checked once
   for (const auto& c : changes) {
-    if (c.kind == Change::Kind::delta || (c.kind == Change::Kind::put && !c.content.file.empty())) {
+    if ((c.kind == Change::Kind::delta ||
+         (c.kind == Change::Kind::put && !c.content.file.empty())) &&
+        checked.insert(c.kind == Change::Kind::delta ? c.patch : c.content.file).second) {
       data.push_back(check_data(fs, c, bundle_dir));
       if (data.back().status == "damaged" || data.back().status == "missing") ok = false;
     }

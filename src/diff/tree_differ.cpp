@@ -210,6 +210,11 @@ void prepare_output_dir(FileSystem& fs, const std::string& out, const std::strin
   fs.make_dir(join(out, "data"), 0755);
 }
 
+// A symlink's hash is its link text's: what `remove LINK expect=` checks.
+Hash128 link_hash(const std::string& text) {
+  return hash_bytes(std::as_bytes(std::span(text.data(), text.size())));
+}
+
 bool is_below(const std::string& path, const std::string& dir) {
   return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
 }
@@ -341,7 +346,8 @@ void TreeDiffer::classify() {
       entry.action = ne ? DiffEntry::Action::symlink : DiffEntry::Action::removed;
       entry.note = ne ? "-> " + ne->link_target : "symlink removed";
       add(std::move(entry), Phase::entries,
-          ne ? "symlink " + token + " " + diff::script_token(ne->link_target) : "remove " + token);
+          ne ? "symlink " + token + " " + diff::script_token(ne->link_target)
+             : "remove " + token + " expect=xxh3:" + link_hash(oe->link_target).hex());
     } else if (type == FileType::directory) {
       if (oe && ne) {
         if (oe->mode == ne->mode) continue;

@@ -131,9 +131,13 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   p.missing_dirs = resolved.missing_dirs;
   check_path_length(p.target);
   if (p.target_stat) check_replaceable(options, p.target, *p.target_stat, is_remove);
-  if (p.target_stat && p.target_stat->type == FileType::symlink && change.expect)
-    throw Error(Errc::usage, p.target,
-                "is a symbolic link: expect= is a file's content hash (remove it without one)");
+  // A symlink's content is its link text (as the symlink statement hashes
+  // it): `remove LINK expect=xxh3:H` checks the text, and is "already up to
+  // date" once the link is gone, as a file's remove is.
+  if (p.target_stat && p.target_stat->type == FileType::symlink && change.expect) {
+    const std::string text = fs.read_link(p.target);
+    p.pre_hash = hash_bytes(std::as_bytes(std::span(text.data(), text.size())));
+  }
   if (!p.target_stat && idempotent_remove) {
     p.unchanged = true;
     p.note = "already up to date";
