@@ -296,12 +296,13 @@ TEST_CASE("bpatch verify checks data files and says which version a tree is at",
   CHECK(plain.exit_code == 0);
   CHECK(plain.out.find("data ok        data/0001.bsdiff") != std::string::npos);
 
+  // 8 files and 3 new directories (share, share/new dir, share/new dir/deeper).
   const auto at_old = bpatch_cmd({"verify", bundle, "--root", trees.old_root, "--json"});
   CHECK(at_old.exit_code == 0);
-  CHECK(at_old.out.find("\"summary\":{\"old\":8,\"new\":0,\"neither\":0}") != std::string::npos);
+  CHECK(at_old.out.find("\"summary\":{\"old\":11,\"new\":0,\"neither\":0}") != std::string::npos);
   const auto at_new = bpatch_cmd({"verify", bundle, "--root", trees.new_root});
   CHECK(at_new.exit_code == 0);
-  CHECK(at_new.out.find("tree: 8 new, 0 old, 0 neither") != std::string::npos);
+  CHECK(at_new.out.find("tree: 11 new, 0 old, 0 neither") != std::string::npos);
 
   const std::string tree = trees.dir / "tree";
   copy_tree(trees.old_root, tree);
