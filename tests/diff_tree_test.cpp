@@ -370,4 +370,14 @@ TEST_CASE(
   CHECK(outside.err.find("is outside the pack") != std::string::npos);
   CHECK(tree_state(dir / "tree2") == before);
   require_no_shadows(dir / "tree2");
+
+  // A pack that would decode to more than 16 MiB (a few hundred bytes of
+  // zstd) is refused from its frame header, before any memory is given.
+  write_file(dir / "zeros", std::string((16 << 20) + 1, '\0'));
+  REQUIRE(run({"zstd", "-q", "-f", dir / "zeros", "-o", dir / "s/data/big.zst"}).exit_code == 0);
+  write_file(dir / "s/big.bpatch", "bpatch 1\ndelta f1007 data/big.zst slice=0+10\n");
+  const auto big = bpatch_cmd({"apply", dir / "s/big.bpatch", "--root", dir / "tree2"});
+  CHECK(big.exit_code == 1);
+  CHECK(big.err.find("more than the limit of 16 MiB") != std::string::npos);
+  CHECK(tree_state(dir / "tree2") == before);
 }
