@@ -109,23 +109,8 @@ TargetCheck check_target(FileSystem& fs, const Change& c, const std::string& roo
         why + "; old " + hex_or(c.expect, "(absent)") + ", new " +
         (c.kind == Change::Kind::remove ? std::string("(absent)") : hex_or(c.result, "(unknown)"));
   };
-  // The tree statements have no content hashes: the name's kind, link text
-  // or mode says which version it is at.
-  using Kind = Change::Kind;
-  if (c.kind == Kind::symlink || c.kind == Kind::mkdir || c.kind == Kind::rmdir ||
-      c.kind == Kind::chmod) {
-    bool at_new = false;
-    if (c.kind == Kind::symlink)
-      at_new = st && st->type == FileType::symlink && fs.read_link(path) == c.link_target;
-    else if (c.kind == Kind::rmdir)
-      at_new = !st;
-    else
-      at_new =
-          st && st->mode == *c.mode && (c.kind == Kind::chmod || st->type == FileType::directory);
-    t.state = at_new ? "new" : "old";
-    return t;
-  }
-  if (st && st->type == FileType::symlink && c.kind == Kind::remove) {
+  // A symlink to remove: old when its link text has the expect= hash.
+  if (st && st->type == FileType::symlink && c.kind == Change::Kind::remove) {
     const std::string text = fs.read_link(path);
     const bool old =
         !c.expect || hash_bytes(std::as_bytes(std::span(text.data(), text.size()))) == *c.expect;
@@ -139,10 +124,6 @@ TargetCheck check_target(FileSystem& fs, const Change& c, const std::string& roo
     const bool creation = c.kind != Change::Kind::remove && !c.expect;
     t.state = c.kind == Change::Kind::remove ? "new" : creation ? "old" : "";
     if (t.state.empty()) neither("the file does not exist");
-    return t;
-  }
-  if (c.kind == Change::Kind::remove && st->type == FileType::symlink) {
-    t.state = "old";  // a symlink to remove
     return t;
   }
   if (st->type != FileType::regular) {
