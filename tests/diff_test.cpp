@@ -93,7 +93,13 @@ struct TreePair {
   }
 };
 
-std::string script_of(const std::string& bundle) { return read_file(bundle + "/update.bpatch"); }
+// The script's text: `bpatch diff` writes it as one zstd frame.
+std::string script_of(const std::string& bundle) {
+  require_tool("zstd");
+  const auto text = run({"zstd", "-q", "-d", "-c", bundle + "/update.bpatch"});
+  REQUIRE(text.exit_code == 0);
+  return text.out;
+}
 
 }  // namespace
 

@@ -64,6 +64,14 @@ std::string mutate(std::mt19937_64& rng, std::string s) {
 
 void mode(const std::string& path, unsigned bits) { fs::permissions(path, fs::perms(bits)); }
 
+// The text of a bundle's script (one zstd frame), with the zstd CLI.
+std::string script_of(const std::string& bundle) {
+  INFO("zstd is the oracle (apt-get install zstd)");
+  const auto text = run({"zstd", "-q", "-d", "-c", bundle + "/update.bpatch"});
+  REQUIRE(text.exit_code == 0);
+  return text.out;
+}
+
 // OLD and NEW with every kind of change a tree can have.
 struct Trees {
   TempDir dir;
@@ -113,7 +121,7 @@ void check_bundle(const std::string& work, const std::string& old_root, const st
   INFO(made.out << made.err);
   REQUIRE(made.exit_code == 0);
   CHECK(made.out.find("\"complete\":true") != std::string::npos);
-  INFO(read_file(bundle + "/update.bpatch"));
+  INFO(script_of(bundle));
 
   const std::string tree = work + "/tree";
   copy_tree(old_root, tree);
@@ -176,7 +184,7 @@ TEST_CASE("a tree bundle makes exactly NEW, both ways, and refuses what it was n
   }
   // The statements, in their order: directories before what goes in them,
   // rmdir after what was in them, deepest first.
-  const std::string script = read_file(forward / "bundle/update.bpatch");
+  const std::string script = script_of(forward / "bundle");
   const auto at = [&](const std::string& line) {
     INFO(line << "\n" << script);
     const auto pos = script.find("\n" + line);
@@ -208,7 +216,7 @@ TEST_CASE("type changes: a symlink replaces a file; the others are listed, not h
   {
     INFO("file -> symlink: one statement");
     check_bundle(dir / "forward", dir / "old", dir / "new", "edited");
-    CHECK(read_file(dir / "forward/bundle/update.bpatch").find("\nsymlink file-to-link same\n") !=
+    CHECK(script_of(dir / "forward/bundle").find("\nsymlink file-to-link same\n") !=
           std::string::npos);
   }
   // The way back (symlink -> file) and directory <-> file or symlink would
@@ -246,7 +254,7 @@ TEST_CASE("a new file (expect=none) never overwrites a file that is already ther
   write_file(dir / "new/sub/created", "the new file's content");
   const auto made = bpatch_cmd({"diff", dir / "old", dir / "new", "-o", dir / "b"});
   REQUIRE(made.exit_code == 0);
-  const std::string script = read_file(dir / "b/update.bpatch");
+  const std::string script = script_of(dir / "b");
   INFO(script);
   CHECK(script.find("sub/created file:data/0002.bin expect=none result=xxh3:") !=
         std::string::npos);
@@ -291,7 +299,7 @@ TEST_CASE("a new file (expect=none) never overwrites a file that is already ther
   write_file(dir / "new2/z", std::string(5000, 'z'));
   REQUIRE(bpatch_cmd({"diff", "--format", "zstd", dir / "old2", dir / "new2", "-o", dir / "z"})
               .exit_code == 0);
-  const std::string zscript = read_file(dir / "z/update.bpatch");
+  const std::string zscript = script_of(dir / "z");
   INFO(zscript);
   CHECK(zscript.find("delta z data/0002.zst expect=none result=") != std::string::npos);
   write_file(dir / "tree2/f", "");

@@ -9,7 +9,7 @@
 //   remove old/legacy.dat
 //
 // A script may also be compressed: its whole text as one plain zstd frame
-// (what `bpatch diff` writes for a large bundle); parse_script() reads both.
+// (what `bpatch diff` writes); parse_script() reads both.
 //
 // parse_script() only checks syntax; it reads no file. `file:` and patch
 // paths are made relative to the script's directory (script_dir). Errors are
@@ -32,10 +32,5 @@ std::vector<Change> parse_script(std::string_view text, const std::string& scrip
 
 // The largest text a compressed script may decode to.
 constexpr uint64_t kMaxCompressedScriptSize = uint64_t{64} << 20;
-
-// True when `bytes` is a compressed script (a zstd frame that decodes on its
-// own to a script's text), not a zstd patch: apply asks this before it takes
-// a file with zstd's magic for a patch.
-bool is_compressed_script(std::string_view bytes);
 
 }  // namespace bpatch

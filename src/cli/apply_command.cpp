@@ -157,11 +157,11 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   // Anything without a patch format's magic bytes is read as a script, whose
   // parser then says precisely what is wrong with it.
   // A compressed script (a bundle's update.bpatch from `bpatch diff`) has
-  // zstd's magic too: it is one when it decodes on its own to a script.
-  bool is_script = !detect_format(*patch);
-  if (!is_script && args.target.empty() && args.output.empty() && patch->size() <= kMaxScriptSize)
-    is_script = is_compressed_script(signed_script ? *signed_script
-                                                   : read_text(fs, patch_path, kMaxScriptSize));
+  // zstd's magic too: without a TARGET such a file is read as a script, so
+  // that a damaged one is refused as such (exit 1).
+  const auto format = detect_format(*patch);
+  const bool is_script = !format || (args.target.empty() && args.output.empty() &&
+                                     patch->size() >= 4 && *format == Format::zstd);
   if (signed_script && !is_script)
     throw Error(Errc::usage, patch_path,
                 "--trust verifies a .bpatch script (which pins its data files), not a bare "

@@ -111,9 +111,6 @@ struct Job {
 // kPackSize decoded bytes, far below what apply accepts.
 constexpr uint64_t kPackSliceMax = 16 << 10;
 constexpr uint64_t kPackSize = 1 << 20;
-// Scripts larger than this are written compressed (one zstd frame): their
-// hashes and paths are most of a small-file bundle.
-constexpr uint64_t kCompressScriptAbove = 8 << 10;
 
 std::string data_name(size_t number, const std::string& extension) {
   std::string digits = std::to_string(number);
@@ -499,10 +496,11 @@ DiffResult TreeDiffer::run() {
   write_packs();
   const std::string text = write_script();
   const auto text_bytes = std::as_bytes(std::span(text.data(), text.size()));
-  // A large script is written as one zstd frame (parse_script reads both).
-  const auto script = text.size() > kCompressScriptAbove
-                          ? encode_zstd_patch({}, text_bytes, options_.zstd)
-                          : std::vector<std::byte>(text_bytes.begin(), text_bytes.end());
+  // The script is written as one zstd frame (parse_script reads it): its
+  // hashes and paths are most of a bundle of small files, and the frame's
+  // checksum makes any damage to it an error (a flipped bit in a plain
+  // script's comment, or in a mode, would go unnoticed without a signature).
+  const auto script = encode_zstd_patch({}, text_bytes, options_.zstd);
   diff::write_new_file(fs_, join(out_, "update.bpatch"), script);
   result_.bundle_bytes = script.size();
 

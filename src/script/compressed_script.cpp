@@ -28,7 +28,8 @@ std::optional<std::string> decompress_script(std::string_view bytes, const std::
   if (ZSTD_isError(got) || got != size)
     throw Error(Errc::script_syntax, script_path,
                 std::string("is a zstd frame but not a compressed script (") +
-                    (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short content") + ")");
+                    (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short content") +
+                    "): a damaged script, or a zstd patch given without its TARGET");
   if (!text.starts_with("bpatch"))
     throw Error(Errc::script_syntax, script_path,
                 "is a zstd frame whose content is not a .bpatch script");
@@ -36,15 +37,4 @@ std::optional<std::string> decompress_script(std::string_view bytes, const std::
 }
 
 }  // namespace script
-
-bool is_compressed_script(std::string_view bytes) {
-  if (bytes.size() < 4 || bytes.substr(0, 4) != std::string_view("\x28\xB5\x2F\xFD", 4))
-    return false;
-  try {
-    return script::decompress_script(bytes, "", kMaxCompressedScriptSize).has_value();
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 }  // namespace bpatch

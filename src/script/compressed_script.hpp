@@ -1,9 +1,7 @@
 // A compressed `.bpatch` script: the whole text in one plain zstd frame (no
-// dictionary, content size in the header), as `bpatch diff` writes the
-// update.bpatch of a large bundle. parse_script() reads either form; apply
-// tells a compressed script from a zstd patch (same magic) by decoding it on
-// its own: a patch-from frame cannot be decoded without its old file, and a
-// script's text starts with "bpatch".
+// dictionary, content size in the header), as `bpatch diff` writes a
+// bundle's update.bpatch. parse_script() reads either form; apply takes a
+// file with zstd's magic for a compressed script when no TARGET is given.
 #pragma once
 
 #include <optional>
