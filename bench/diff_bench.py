@@ -10,11 +10,21 @@ serves, fetched with `apt-get download PKG=VERSION` and unpacked with
     xdelta3 decompressing .gz inputs and recompressing them, which need not
     give the same bytes back), `zstd -19 --long --patch-from=OLD`;
     "per-file best" is the sum over files of the smallest of the three;
-  * `bpatch diff OLD NEW -o BUNDLE` (auto format): wall time and bundle size
-    (the script and every data file);
+  * `bpatch diff OLD NEW -o BUNDLE` (auto format): wall and CPU time and
+    bundle size (the script and every data file);
   * shipping NEW whole: `tar -C NEW -cf - . | zstd -19`;
-  * `bpatch apply` of a bsdiff bundle to a copy of OLD: wall time and peak
-    RSS (a zstd bundle needs the zstd patch-from decoder of apply).
+  * `bpatch apply` of that bundle to a copy of OLD: wall time and peak RSS,
+    and a check that the copy is then exactly NEW.
+
+How bytes are counted: the sum of the file sizes (st_size), for the bundle
+(its script, packs and data files) as for the peers (one patch file per
+changed file, with nothing naming the file it is for, nor its hashes, which
+favours the peers). On disk (`du`: allocated blocks, 4 KiB per small file)
+both sides are also printed; there a bundle's few packs beat hundreds of
+separate patch files by far, so that column is not the one the targets use.
+Times: bpatch's wall time against the sum of bsdiff's wall times per file
+(each run alone), and CPU (user + sys) against bsdiff's CPU, which a loaded
+machine disturbs less.
 
 Prints one table and the ratios the issue sets as targets: bundle <= 1.0x
 the per-file best, diff time <= the sum of bsdiff's times on the changed
@@ -43,8 +53,8 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
-def timed_rss(cmd, quiet=False):
-    """Runs cmd: (wall seconds, peak RSS in KiB) of that one child."""
+def timed_full(cmd, quiet=False):
+    """Runs cmd: (wall seconds, CPU seconds, peak RSS in KiB) of that one child."""
     t = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -57,11 +67,17 @@ def timed_rss(cmd, quiet=False):
     elapsed = time.monotonic() - t
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def timed_rss(cmd, quiet=False):
+    """Runs cmd: (wall seconds, peak RSS in KiB) of that one child."""
+    wall, _, rss = timed_full(cmd, quiet)
+    return wall, rss
 
 
 def timed(cmd):
-    return timed_rss(cmd, quiet=True)[0]
+    return timed_full(cmd, quiet=True)[:2]
 
 
 def fetch_package(work, pkg, version):
@@ -104,8 +120,9 @@ def peers(old_root, new_root, scratch):
     empty = os.path.join(scratch, "empty")
     open(empty, "wb").close()
     old_files = regular_files(old_root)
-    totals = {"bsdiff": [0, 0.0], "xdelta3": [0, 0.0], "zstd": [0, 0.0]}
+    totals = {"bsdiff": [0, 0.0, 0.0, 0], "xdelta3": [0, 0.0, 0.0, 0], "zstd": [0, 0.0, 0.0, 0]}
     best = 0
+    best_du = 0
     changed = 0
     patch = os.path.join(scratch, "p")
     for rel, new in sorted(regular_files(new_root).items()):
@@ -122,24 +139,57 @@ def peers(old_root, new_root, scratch):
         ):
             if os.path.exists(patch):
                 os.unlink(patch)
-            secs = timed(cmd)
+            secs, cpu = timed(cmd)
             sizes[name] = os.path.getsize(patch)
             totals[name][0] += sizes[name]
             totals[name][1] += secs
-        best += min(sizes.values())
-    return totals, best, changed
+            totals[name][2] += cpu
+            totals[name][3] += on_disk(patch)
+        best_name = min(sizes, key=sizes.get)
+        best += sizes[best_name]
+        best_du += 4096 * ((sizes[best_name] + 4095) // 4096)
+    return totals, best, best_du, changed
+
+
+def on_disk(path):
+    return os.stat(path).st_blocks * 512
 
 
 def tree_bytes(root):
     return sum(os.path.getsize(p) for p in regular_files(root).values())
 
 
+def tree_du(root):
+    return sum(on_disk(p) for p in regular_files(root).values())
+
+
+def tree_state(root):
+    """Path -> (kind, content or link text, mode), for an exact comparison."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs + files:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            if rel == ".bpatch" or rel.startswith(".bpatch/"):
+                continue
+            st = os.lstat(p)
+            if os.path.islink(p):
+                out[rel] = ("link", os.readlink(p), 0)
+            elif os.path.isdir(p):
+                out[rel] = ("dir", "", st.st_mode & 0o7777)
+            else:
+                with open(p, "rb") as f:
+                    out[rel] = ("file", f.read(), st.st_mode & 0o7777)
+    return out
+
+
 def bench_pair(label, old_root, new_root, bpatch, scratch):
-    totals, best, changed = peers(old_root, new_root, scratch)
+    totals, best, best_du, changed = peers(old_root, new_root, scratch)
     bundle = os.path.join(scratch, "bundle")
     shutil.rmtree(bundle, ignore_errors=True)
-    diff_secs, diff_rss = timed_rss([bpatch, "diff", "-q", old_root, new_root, "-o", bundle])
+    diff_secs, diff_cpu, diff_rss = timed_full([bpatch, "diff", "-q", old_root, new_root, "-o", bundle])
     bundle_size = tree_bytes(bundle)
+    bundle_du = tree_du(bundle)
 
     tar_zst = os.path.join(scratch, "new.tar.zst")
     with open(tar_zst, "wb") as out:
@@ -148,26 +198,28 @@ def bench_pair(label, old_root, new_root, bpatch, scratch):
         tar.wait()
     tar_size = os.path.getsize(tar_zst)
 
-    # Apply: a bsdiff bundle (apply reads bsdiff today) to a copy of OLD.
-    bs_bundle = os.path.join(scratch, "bundle-bsdiff")
-    shutil.rmtree(bs_bundle, ignore_errors=True)
-    run([bpatch, "diff", "-q", "--format", "bsdiff", old_root, new_root, "-o", bs_bundle])
+    # Apply the same bundle to a copy of OLD; the copy must then be NEW.
     copy = os.path.join(scratch, "tree")
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(old_root, copy, symlinks=True)
-    apply_secs, apply_rss = timed_rss([bpatch, "apply", "-q", bs_bundle, "--root", copy])
+    apply_secs, apply_rss = timed_rss([bpatch, "apply", "-q", bundle, "--root", copy])
+    exact = tree_state(copy) == tree_state(new_root)
 
-    bsdiff_secs = totals["bsdiff"][1]
+    bsdiff_secs, bsdiff_cpu = totals["bsdiff"][1], totals["bsdiff"][2]
     print(f"\n== {label}: {changed} changed/new files, NEW is {tree_bytes(new_root)} bytes")
-    print(f"{'tool':<28}{'bytes':>12}{'seconds':>10}")
-    for name, (size, secs) in totals.items():
-        print(f"{name + ' (per file)':<28}{size:>12}{secs:>10.2f}")
-    print(f"{'per-file best of the peers':<28}{best:>12}")
-    print(f"{'bpatch diff (auto)':<28}{bundle_size:>12}{diff_secs:>10.2f}   peak RSS {diff_rss // 1024} MiB")
+    print(f"{'tool':<28}{'bytes':>12}{'du bytes':>12}{'seconds':>10}{'cpu s':>8}")
+    for name, (size, secs, cpu, du) in totals.items():
+        print(f"{name + ' (per file)':<28}{size:>12}{du:>12}{secs:>10.2f}{cpu:>8.2f}")
+    print(f"{'per-file best of the peers':<28}{best:>12}{best_du:>12}")
+    print(f"{'bpatch diff (auto)':<28}{bundle_size:>12}{bundle_du:>12}{diff_secs:>10.2f}{diff_cpu:>8.2f}"
+          f"   peak RSS {diff_rss // 1024} MiB")
     print(f"{'tar | zstd -19':<28}{tar_size:>12}")
-    print(f"{'bpatch apply (bsdiff bundle)':<28}{tree_bytes(bs_bundle):>12}{apply_secs:>10.2f}   peak RSS {apply_rss // 1024} MiB")
-    print(f"ratios: bundle/best {bundle_size / max(best, 1):.3f}  bundle/tar.zst {bundle_size / max(tar_size, 1):.3f}  "
-          f"diff time/sum bsdiff {diff_secs / max(bsdiff_secs, 1e-9):.2f}  apply RSS {apply_rss // 1024} MiB")
+    print(f"{'bpatch apply':<28}{'':>12}{'':>12}{apply_secs:>10.2f}   peak RSS {apply_rss // 1024} MiB"
+          f"   result {'exactly NEW' if exact else 'DIFFERS FROM NEW'}")
+    print(f"ratios: bundle/best {bundle_size / max(best, 1):.3f} (du {bundle_du / max(best_du, 1):.3f})  "
+          f"bundle/tar.zst {bundle_size / max(tar_size, 1):.3f}  "
+          f"diff time/sum bsdiff {diff_secs / max(bsdiff_secs, 1e-9):.2f} (cpu {diff_cpu / max(bsdiff_cpu, 1e-9):.2f})  "
+          f"apply RSS {apply_rss // 1024} MiB")
     return bundle_size, best, diff_secs, bsdiff_secs
 
 

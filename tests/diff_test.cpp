@@ -97,7 +97,13 @@ struct TreePair {
   }
 };
 
-std::string script_of(const std::string& bundle) { return read_file(bundle + "/update.bpatch"); }
+// The script's text: `bpatch diff` writes it as one zstd frame.
+std::string script_of(const std::string& bundle) {
+  require_tool("zstd");
+  const auto text = run({"zstd", "-q", "-d", "-c", bundle + "/update.bpatch"});
+  REQUIRE(text.exit_code == 0);
+  return text.out;
+}
 
 }  // namespace
 
@@ -300,12 +306,13 @@ TEST_CASE("bpatch verify checks data files and says which version a tree is at",
   CHECK(plain.exit_code == 0);
   CHECK(plain.out.find("data ok        data/0001.bsdiff") != std::string::npos);
 
+  // 8 files and 3 new directories (share, share/new dir, share/new dir/deeper).
   const auto at_old = bpatch_cmd({"verify", bundle, "--root", trees.old_root, "--json"});
   CHECK(at_old.exit_code == 0);
-  CHECK(at_old.out.find("\"summary\":{\"old\":8,\"new\":0,\"neither\":0}") != std::string::npos);
+  CHECK(at_old.out.find("\"summary\":{\"old\":11,\"new\":0,\"neither\":0}") != std::string::npos);
   const auto at_new = bpatch_cmd({"verify", bundle, "--root", trees.new_root});
   CHECK(at_new.exit_code == 0);
-  CHECK(at_new.out.find("tree: 8 new, 0 old, 0 neither") != std::string::npos);
+  CHECK(at_new.out.find("tree: 11 new, 0 old, 0 neither") != std::string::npos);
 
   const std::string tree = trees.dir / "tree";
   copy_tree(trees.old_root, tree);
@@ -320,7 +327,7 @@ TEST_CASE("bpatch verify checks data files and says which version a tree is at",
   CHECK(tree_state(tree) == before);  // verify writes nothing
 }
 
-TEST_CASE("changes the script cannot express yet are listed, not silently dropped", "[diff]") {
+TEST_CASE("symlinks, empty and removed directories are statements of their own", "[diff]") {
   TempDir dir;
   write_file(dir / "old/keep", "k");
   write_file(dir / "old/olddir/f", "f");
@@ -329,24 +336,24 @@ TEST_CASE("changes the script cannot express yet are listed, not silently droppe
   fs::create_symlink("keep", dir / "new/link");
   const auto made = bpatch_cmd({"diff", dir / "old", dir / "new", "-o", dir / "b", "--json"});
   REQUIRE(made.exit_code == 0);
-  CHECK(made.out.find("\"complete\":false") != std::string::npos);
-  CHECK(made.err.find("symlink link not in the bundle") != std::string::npos);
-  CHECK(made.err.find("rmdir olddir not in the bundle") != std::string::npos);
-  CHECK(made.err.find("mkdir empty not in the bundle") != std::string::npos);
-  CHECK(script_of(dir / "b").find("\nsymlink") == std::string::npos);
-  // The script still applies (removing olddir/f).
-  const std::string tree = dir / "tree";
-  copy_tree(dir / "old", tree);
-  CHECK(bpatch_cmd({"apply", dir / "b", "--root", tree}).exit_code == 0);
-  CHECK_FALSE(exists(tree + "/olddir/f"));
-
-  const auto with = bpatch_cmd(
-      {"diff", "--tree-statements", dir / "old", dir / "new", "-o", dir / "c", "--json"});
-  REQUIRE(with.exit_code == 0);
-  const std::string script = script_of(dir / "c");
+  CHECK(made.out.find("\"complete\":true") != std::string::npos);
+  CHECK(made.err.find("not in the bundle") == std::string::npos);
+  const std::string script = script_of(dir / "b");
   CHECK(script.find("\nmkdir empty mode=0755\n") != std::string::npos);
   CHECK(script.find("\nsymlink link keep\n") != std::string::npos);
   CHECK(script.find("\nrmdir olddir\n") != std::string::npos);
+  const std::string tree = dir / "tree";
+  copy_tree(dir / "old", tree);
+  CHECK(bpatch_cmd({"apply", dir / "b", "--root", tree}).exit_code == 0);
+  CHECK_FALSE(exists(tree + "/olddir"));
+  CHECK(fs::read_symlink(tree + "/link") == "keep");
+  CHECK(fs::is_directory(tree + "/empty"));
+  // --tree-statements is still accepted (it is what diff does anyway).
+  const auto with =
+      bpatch_cmd({"diff", "--tree-statements", dir / "old", dir / "new", "-o", dir / "c"});
+  CHECK(with.exit_code == 0);
+  CHECK(with.err.find("deprecated") != std::string::npos);
+  CHECK(script_of(dir / "c") == script);
 }
 
 TEST_CASE("the library encoders round-trip through bpatch's decoders", "[diff]") {

@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bpatch/hash.hpp"
@@ -72,6 +73,9 @@ struct Change {
   Kind kind = Kind::edit;
   std::string target;             // relative to the root; confined to it
   std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
+  // `expect=none` (put, delta): the target must not exist — a new file must
+  // not silently replace one that is there — unless it already has result=.
+  bool expect_absent = false;
   // The new content's hash (edit, delta, put): checked on the shadow before
   // the commit point; a target that already has it (and the mode) is left
   // alone, "already up to date".
@@ -89,6 +93,10 @@ struct Change {
   std::string data_dir;               // scripts: the script's directory, which every patch and
                                       // file: path must resolve inside (as targets inside the
                                       // root); empty: no such confinement
+
+  // delta `slice=OFFSET+LENGTH`: the patch is these bytes of the decoded pack
+  // that `patch` names (see src/txn/packed_patch.hpp); patch_hash is the pack's.
+  std::optional<std::pair<uint64_t, uint64_t>> patch_slice;
 
   static Change edit(std::string target, std::vector<EditOp> ops = {}) {
     Change c;

@@ -82,9 +82,9 @@ struct DiffOptions {
   unsigned threads = 0;
   ZstdPatchOptions zstd;
   uint64_t bsdiff_max_old_size = uint64_t{256} << 20;  // above: zstd instead (~5 x old bytes)
-  // Emit the statements the script parser does not read yet (symlink,
-  // mkdir, rmdir) instead of listing those changes as unsupported.
-  bool tree_statements = false;
+  // Deprecated and ignored: symlink, mkdir, rmdir and chmod statements are
+  // always written now that apply reads them.
+  bool tree_statements = true;
   // Called as files are encoded, never from two threads at once.
   std::function<void(const Progress&)> progress;
 };
@@ -96,9 +96,9 @@ struct DiffEntry {
     created,      // new file
     removed,      // remove
     mode_only,    // same bytes, new permission bits
-    symlink,      // new or changed symlink (needs tree_statements)
-    dir_created,  // new empty directory (needs tree_statements)
-    dir_removed,  // directory gone from NEW (needs tree_statements)
+    symlink,      // new or changed symlink (also one replacing a file)
+    dir_created,  // new directory (mkdir, with its mode)
+    dir_removed,  // directory gone from NEW (rmdir)
   };
   std::string path;  // relative, '/'-separated
   Action action = Action::modified;
@@ -107,7 +107,7 @@ struct DiffEntry {
   uint64_t old_size = 0;
   uint64_t new_size = 0;
   uint64_t data_size = 0;
-  bool emitted = true;  // false: not representable without tree_statements
+  bool emitted = true;  // false: no statement can express it (see note)
   std::string note;     // e.g. "bsdiff refused above 256 MiB: zstd used"
 };
 

@@ -8,11 +8,15 @@
 //   put assets/new.dat file:blobs/new.dat mode=0644
 //   remove old/legacy.dat
 //
+// A script may also be compressed: its whole text as one plain zstd frame
+// (what `bpatch diff` writes); parse_script() reads both.
+//
 // parse_script() only checks syntax; it reads no file. `file:` and patch
 // paths are made relative to the script's directory (script_dir). Errors are
 // Error(script_syntax, script_path, "line N: …"). Reentrant.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,5 +29,8 @@ namespace bpatch {
 // patch paths ("" keeps them as written).
 std::vector<Change> parse_script(std::string_view text, const std::string& script_path,
                                  const std::string& script_dir);
+
+// The largest text a compressed script may decode to.
+constexpr uint64_t kMaxCompressedScriptSize = uint64_t{64} << 20;
 
 }  // namespace bpatch

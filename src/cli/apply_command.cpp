@@ -156,11 +156,17 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
   std::string root;
   // Anything without a patch format's magic bytes is read as a script, whose
   // parser then says precisely what is wrong with it.
-  if (signed_script && detect_format(*patch))
+  // A compressed script (a bundle's update.bpatch from `bpatch diff`) has
+  // zstd's magic too: without a TARGET such a file is read as a script, so
+  // that a damaged one is refused as such (exit 1).
+  const auto format = detect_format(*patch);
+  const bool is_script = !format || (args.target.empty() && args.output.empty() &&
+                                     patch->size() >= 4 && *format == Format::zstd);
+  if (signed_script && !is_script)
     throw Error(Errc::usage, patch_path,
                 "--trust verifies a .bpatch script (which pins its data files), not a bare "
                 "delta patch");
-  if (!detect_format(*patch)) {
+  if (is_script) {
     if (!args.target.empty() || !args.output.empty()) {
       // A usage error (exit 2): either the arguments or the patch are wrong.
       throw Error(Errc::usage, "",

@@ -78,10 +78,10 @@ void print_text(const CommonOptions& common, const DiffArgs& args, const DiffRes
         std::printf("  (%s)", e.note.c_str());
       std::printf("\n");
     }
-    std::printf(
-        "wrote bundle %s: %zu change(s), %" PRIu64 " unchanged file(s), %" PRIu64 " bytes%s\n",
-        args.output.c_str(), result.entries.size(), result.unchanged_files, result.bundle_bytes,
-        result.complete ? "" : " (INCOMPLETE: see the warnings and --tree-statements)");
+    std::printf("wrote bundle %s: %zu change(s), %" PRIu64 " unchanged file(s), %" PRIu64
+                " bytes%s\n",
+                args.output.c_str(), result.entries.size(), result.unchanged_files,
+                result.bundle_bytes, result.complete ? "" : " (INCOMPLETE: see the warnings)");
   } else {
     const auto& e = result.entries.front();
     std::printf("wrote %s patch %s: %" PRIu64 " -> %" PRIu64 " bytes, patch %" PRIu64 " bytes\n",
@@ -97,7 +97,10 @@ int run_diff(const CommonOptions& common, const DiffArgs& args) {
   options.format = parse_format(args.format);
   options.threads = args.threads;
   options.zstd.level = args.zstd_level;
-  options.tree_statements = args.tree_statements;
+  if (args.tree_statements)
+    std::fprintf(stderr,
+                 "bpatch: note: --tree-statements is deprecated and has no effect (symlink, "
+                 "mkdir, rmdir and chmod statements are always written)\n");
   if (args.bsdiff_max_mib) options.bsdiff_max_old_size = args.bsdiff_max_mib << 20;
   const std::string old_path = real_path(args.old_path);
   const std::string new_path = real_path(args.new_path);

@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
   diff->add_option("--password-file", diff_args.password_file,
                    "The password of an encrypted --sign key, on this file's first line");
   diff->add_flag("--tree-statements", diff_args.tree_statements,
-                 "Also write symlink/mkdir/rmdir/chmod statements (not yet read by apply)");
+                 "Deprecated, no effect: symlink/mkdir/rmdir/chmod are always written");
   diff->add_flag("--json", common.json, "Print a machine-readable report on stdout");
   diff->add_flag("-q,--quiet", common.quiet, "Print nothing but errors and warnings");
   diff->footer(

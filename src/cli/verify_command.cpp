@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include "bpatch/error.hpp"
 #include "bpatch/hash.hpp"
@@ -108,14 +109,21 @@ TargetCheck check_target(FileSystem& fs, const Change& c, const std::string& roo
         why + "; old " + hex_or(c.expect, "(absent)") + ", new " +
         (c.kind == Change::Kind::remove ? std::string("(absent)") : hex_or(c.result, "(unknown)"));
   };
+  // A symlink to remove: old when its link text has the expect= hash.
+  if (st && st->type == FileType::symlink && c.kind == Change::Kind::remove) {
+    const std::string text = fs.read_link(path);
+    const bool old =
+        !c.expect || hash_bytes(std::as_bytes(std::span(text.data(), text.size()))) == *c.expect;
+    if (old)
+      t.state = "old";
+    else
+      neither("a symlink to " + text);
+    return t;
+  }
   if (!st) {
     const bool creation = c.kind != Change::Kind::remove && !c.expect;
     t.state = c.kind == Change::Kind::remove ? "new" : creation ? "old" : "";
     if (t.state.empty()) neither("the file does not exist");
-    return t;
-  }
-  if (c.kind == Change::Kind::remove && st->type == FileType::symlink) {
-    t.state = "old";  // a symlink to remove
     return t;
   }
   if (st->type != FileType::regular) {
@@ -167,8 +175,11 @@ int run_verify(const CommonOptions& common, const VerifyArgs& args) {
   std::vector<TargetCheck> targets;
   const std::string root = common.root.empty() ? "" : real_path(common.root);
   bool ok = true;
+  std::set<std::string> checked;  // a pack is named by many deltas: checked once
   for (const auto& c : changes) {
-    if (c.kind == Change::Kind::delta || (c.kind == Change::Kind::put && !c.content.file.empty())) {
+    if ((c.kind == Change::Kind::delta ||
+         (c.kind == Change::Kind::put && !c.content.file.empty())) &&
+        checked.insert(c.kind == Change::Kind::delta ? c.patch : c.content.file).second) {
       data.push_back(check_data(fs, c, bundle_dir));
       if (data.back().status == "damaged" || data.back().status == "missing") ok = false;
     }

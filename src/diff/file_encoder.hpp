@@ -6,7 +6,7 @@
 //   zstd:      zstd patch-from (against nothing for a new file: a plain frame)
 //   bsdiff:    bsdiff (against an empty old file for a new file)
 //
-// In automatic mode, for files of 1 MiB and more, zstd level 19 (slow) is
+// In automatic mode, for files of 128 KiB and more, zstd level 19 (slow) is
 // skipped when a fast zstd pass shows it cannot beat bsdiff. bsdiff runs on a
 // second thread beside zstd. bsdiff is skipped above DiffOptions::bsdiff_max_old_size (its memory
 // is ~5 x the old size) and zstd used instead; the note says so.

@@ -76,18 +76,23 @@ void ScriptWriter::comment(const std::string& text) {
 
 void ScriptWriter::delta(const std::string& target, const std::string& patch,
                          const std::optional<Hash128>& expect, const Hash128& result,
-                         const Hash128& patch_hash, std::optional<uint32_t> mode) {
+                         const Hash128& patch_hash, std::optional<uint32_t> mode, bool absent,
+                         std::optional<std::pair<uint64_t, uint64_t>> slice) {
   text_ += "delta " + script_token(target) + " " + script_token(patch);
   if (expect) text_ += hash_token("expect", *expect);
+  if (!expect && absent) text_ += " expect=none";
   text_ += hash_token("result", result) + hash_token("patch", patch_hash);
+  if (slice)
+    text_ += " slice=" + std::to_string(slice->first) + "+" + std::to_string(slice->second);
   text_ += (mode ? " mode=" + mode_token(*mode) : "") + "\n";
 }
 
 void ScriptWriter::put(const std::string& target, const std::string& data,
                        const std::optional<Hash128>& expect, const Hash128& result,
-                       std::optional<uint32_t> mode) {
+                       std::optional<uint32_t> mode, bool absent) {
   text_ += "put " + script_token(target) + " " + script_token("file:" + data);
   if (expect) text_ += hash_token("expect", *expect);
+  if (!expect && absent) text_ += " expect=none";
   text_ += hash_token("result", result);
   text_ += (mode ? " mode=" + mode_token(*mode) : "") + "\n";
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "bpatch/hash.hpp"
 
@@ -19,22 +20,26 @@ std::string script_token(const std::string& path);
 class ScriptWriter {
  public:
   explicit ScriptWriter(std::string header_comment);
+  ScriptWriter() = default;  // statements only, no header
 
   // delta TARGET PATCH [expect=] result= patch= [mode=] (mode: nullopt keeps
-  // the target's, which saves a token on every unchanged mode)
+  // the target's, which saves a token on every unchanged mode). In delta and
+  // put, `absent` (with no expect) writes expect=none: the target must not
+  // exist (a new file), unless it already has the result.
   void delta(const std::string& target, const std::string& patch,
              const std::optional<Hash128>& expect, const Hash128& result, const Hash128& patch_hash,
-             std::optional<uint32_t> mode);
+             std::optional<uint32_t> mode, bool absent = false,
+             std::optional<std::pair<uint64_t, uint64_t>> slice = std::nullopt);
   // put TARGET file:DATA [expect=] result= [mode=]
   void put(const std::string& target, const std::string& data, const std::optional<Hash128>& expect,
-           const Hash128& result, std::optional<uint32_t> mode);
+           const Hash128& result, std::optional<uint32_t> mode, bool absent = false);
   // edit TARGET expect=H result=H mode= / truncate SIZE: new permission bits
-  // on unchanged bytes, with the statements the parser reads today.
+  // on unchanged bytes that also checks the bytes (chmod does not).
   void mode_only(const std::string& target, const Hash128& hash, uint64_t size, uint32_t mode);
   // remove TARGET expect=
   void remove(const std::string& target, const Hash128& expect);
-  // A statement the parser does not read yet (symlink, mkdir, rmdir, chmod),
-  // written only when the caller asked for them.
+  // A line made by the caller (symlink, mkdir, rmdir, a statement already
+  // made by another ScriptWriter).
   void raw_line(const std::string& line);
   void comment(const std::string& text);
 

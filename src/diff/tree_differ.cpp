@@ -3,17 +3,20 @@
 // diff_trees in three steps:
 //   1. walk OLD and NEW (sorted) and classify every path: a regular file of
 //      NEW is a job (created, or compared with OLD's); a regular file only
-//      in OLD is a removal; symlinks, directories and type changes are
-//      noted (emitted only where a statement exists, see tree_statements);
+//      in OLD is a removal; symlinks, directories and type changes become
+//      symlink / mkdir / rmdir / chmod / remove statements;
 //   2. run the jobs on `threads` workers: read the pair, compare, hash,
 //      encode, write the data file under a name fixed by the job's index in
 //      the walk (so the names never depend on scheduling);
-//   3. write update.bpatch from the results, in walk order.
+//   3. write update.bpatch from the results, in phases (see Phase): mkdir
+//      (parents first), the files and symlinks in walk order, directory
+//      modes and rmdir (deepest first).
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "bpatch/diff.hpp"
@@ -63,10 +66,9 @@ namespace {
 using diff::Tree;
 using diff::TreeEntry;
 
-constexpr uint32_t kImplicitDirMode = 0755;
 // Pairs larger than this (old + new bytes) never share the memory with
 // another large pair: see the memory notes in bpatch/diff.hpp.
-constexpr uint64_t kBigPair = uint64_t{256} << 20;  // what apply gives the directories it creates
+constexpr uint64_t kBigPair = uint64_t{256} << 20;
 
 std::string join(const std::string& dir, const std::string& rel) { return dir + "/" + rel; }
 
@@ -89,15 +91,26 @@ struct Job {
   std::string path;
   enum class Kind { compare, create, remove } kind = Kind::compare;
   uint32_t old_mode = 0, new_mode = 0;
-  size_t number = 0;  // names the data file
+  size_t number = 0;    // names the data file
+  bool absent = false;  // create: nothing in OLD has this name (expect=none)
   // Results.
   bool changed = false;  // content differs (or created)
   std::optional<Hash128> old_hash;
   Hash128 new_hash, patch_hash;
   uint64_t old_size = 0, new_size = 0;
-  diff::EncodedFile encoded;  // bytes dropped once written
-  std::string data;           // data/NNNN.ext
+  diff::EncodedFile encoded;  // bytes dropped once written (kept for a pack until packed)
+  std::string data;           // data/NNNN.ext, or the pack
+  bool packed = false;        // a slice of a pack: data + slice
+  std::pair<uint64_t, uint64_t> slice;
 };
+
+// Small zstd patches go into packs (see src/txn/packed_patch.hpp): one zstd
+// frame over many patches end to end, which saves the per-file framing and
+// finds what the patches of similar files have in common (tzdata: 456
+// patches of ~60 bytes, 27 KB apart, 17 KB packed). A pack holds up to
+// kPackSize decoded bytes, far below what apply accepts.
+constexpr uint64_t kPackSliceMax = 16 << 10;
+constexpr uint64_t kPackSize = 1 << 20;
 
 std::string data_name(size_t number, const std::string& extension) {
   std::string digits = std::to_string(number);
@@ -126,6 +139,10 @@ void run_job(FileSystem& fs, const std::string& old_dir, const std::string& new_
   }
   job.changed = true;
   job.encoded = diff::encode_file(old, target, options, /*allow_whole=*/true);
+  if (job.encoded.encoding == "zstd" && job.encoded.bytes.size() <= kPackSliceMax) {
+    job.packed = true;  // written by write_packs()
+    return;
+  }
   job.patch_hash = hash_bytes(job.encoded.bytes);
   job.data = data_name(job.number, job.encoded.extension);
   diff::write_new_file(fs, join(out, job.data), job.encoded.bytes);
@@ -190,9 +207,30 @@ void prepare_output_dir(FileSystem& fs, const std::string& out, const std::strin
   fs.make_dir(join(out, "data"), 0755);
 }
 
+// A symlink's hash is its link text's: what `remove LINK expect=` checks.
+Hash128 link_hash(const std::string& text) {
+  return hash_bytes(std::as_bytes(std::span(text.data(), text.size())));
+}
+
 bool is_below(const std::string& path, const std::string& dir) {
   return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
 }
+
+// Where a statement goes in the script. Within a phase statements follow the
+// walk (byte order of paths), except rmdir and directory chmod, which go
+// deepest first.
+enum class Phase {
+  make_dirs,    // mkdir, parents before children
+  entries,      // files and symlinks: delta, put, symlink, chmod, remove
+  dir_modes,    // chmod of a directory (after its entries were made)
+  remove_dirs,  // rmdir, deepest first (after their entries were removed)
+};
+
+struct Statement {
+  Phase phase = Phase::entries;
+  std::string path;
+  std::string text;  // one or more lines, without the last newline
+};
 
 class TreeDiffer {
  public:
@@ -204,27 +242,71 @@ class TreeDiffer {
 
  private:
   void classify();
-  void unsupported(DiffEntry entry, const std::string& statement);
+  void classify_type_change(const std::string& path, const TreeEntry& oe, const TreeEntry& ne);
+  void add(DiffEntry entry, Phase phase, std::string text);
+  Job& add_job(const std::string& path, Job::Kind kind, const TreeEntry* oe, const TreeEntry* ne);
   std::string write_script();
+  void write_packs();
 
   FileSystem& fs_;
   const std::string &old_dir_, &new_dir_, &out_;
   const DiffOptions& options_;
   Tree old_, new_;
   std::vector<Job> jobs_;
-  std::vector<std::string> skipped_roots_;  // type changes: the subtree is left out
-  // Entries without a job, in walk order, with the statement that would
-  // express them (empty: none needed or none possible).
-  std::vector<std::pair<DiffEntry, std::string>> others_;
-  std::vector<std::pair<DiffEntry, std::string>> removed_dirs_;
+  std::vector<std::string> skipped_roots_;  // inexpressible type changes: subtree left out
+  // Entries without a job, with the statement that expresses them (empty
+  // text: none needed, or none possible and entry.emitted is false).
+  std::vector<std::pair<DiffEntry, Statement>> others_;
+  size_t number_ = 0;  // data file numbers, in walk order
   DiffResult result_;
 };
 
-void TreeDiffer::unsupported(DiffEntry entry, const std::string& statement) {
-  const bool emitted = options_.tree_statements && !statement.empty();
-  entry.emitted = emitted;
-  if (!emitted) result_.complete = false;
-  others_.emplace_back(std::move(entry), emitted ? statement : "");
+void TreeDiffer::add(DiffEntry entry, Phase phase, std::string text) {
+  Statement st{phase, entry.path, std::move(text)};
+  others_.emplace_back(std::move(entry), std::move(st));
+}
+
+Job& TreeDiffer::add_job(const std::string& path, Job::Kind kind, const TreeEntry* oe,
+                         const TreeEntry* ne) {
+  Job job;
+  job.path = path;
+  job.kind = kind;
+  job.old_mode = oe ? oe->mode : 0;
+  job.new_mode = ne ? ne->mode : 0;
+  job.new_size = ne ? ne->size : 0;
+  job.old_size = oe ? oe->size : 0;
+  job.number = ++number_;
+  jobs_.push_back(std::move(job));
+  return jobs_.back();
+}
+
+// OLD and NEW have different kinds of entry at `path`. A symlink replaces a
+// regular file in one statement. The others would need two statements on one
+// name (remove or rmdir, then the new kind), which a transaction refuses, and
+// a put onto a symlink would write through it: they are left out, with
+// everything below them, and listed (the bundle is then incomplete).
+void TreeDiffer::classify_type_change(const std::string& path, const TreeEntry& oe,
+                                      const TreeEntry& ne) {
+  DiffEntry entry;
+  entry.path = path;
+  const std::string change = std::string(type_name(oe.type)) + " -> " + type_name(ne.type);
+  if (oe.type == FileType::regular && ne.type == FileType::symlink) {
+    entry.action = DiffEntry::Action::symlink;
+    entry.note = change + ", -> " + ne.link_target;
+    add(std::move(entry), Phase::entries,
+        "symlink " + diff::script_token(path) + " " + diff::script_token(ne.link_target));
+    return;
+  }
+  skipped_roots_.push_back(path);
+  entry.action = DiffEntry::Action::modified;
+  entry.emitted = false;
+  entry.note = "changes from a " + change + ": not expressible in one transaction (" +
+               (ne.type == FileType::directory || oe.type == FileType::directory
+                    ? "the name would need a remove or rmdir and a new entry"
+                    : "a put would write through the symlink") +
+               "); apply leaves it, and what is below it, as it is";
+  result_.complete = false;
+  add(std::move(entry), Phase::entries, "");
 }
 
 void TreeDiffer::classify() {
@@ -233,7 +315,6 @@ void TreeDiffer::classify() {
   for (const auto& [p, e] : new_)
     if (!old_.contains(p)) paths.push_back(p);
   std::sort(paths.begin(), paths.end());
-  size_t number = 0;
   for (const auto& path : paths) {
     if (std::any_of(skipped_roots_.begin(), skipped_roots_.end(),
                     [&](const std::string& r) { return is_below(path, r); }))
@@ -242,66 +323,97 @@ void TreeDiffer::classify() {
     const auto n = new_.find(path);
     const TreeEntry* oe = o == old_.end() ? nullptr : &o->second;
     const TreeEntry* ne = n == new_.end() ? nullptr : &n->second;
-    DiffEntry entry;
-    entry.path = path;
     if (oe && ne && oe->type != ne->type) {
-      skipped_roots_.push_back(path);
-      entry.action = DiffEntry::Action::modified;
-      entry.emitted = false;
-      entry.note = std::string("changes from a ") + type_name(oe->type) + " to a " +
-                   type_name(ne->type) + ": not expressible in a script yet";
-      result_.complete = false;
-      others_.emplace_back(std::move(entry), "");
+      classify_type_change(path, *oe, *ne);
       continue;
     }
+    DiffEntry entry;
+    entry.path = path;
     const FileType type = ne ? ne->type : oe->type;
     const std::string token = diff::script_token(path);
     if (type == FileType::regular) {
-      ++number;
-      Job job;
-      job.path = path;
-      job.kind = !oe ? Job::Kind::create : !ne ? Job::Kind::remove : Job::Kind::compare;
-      job.old_mode = oe ? oe->mode : 0;
-      job.new_mode = ne ? ne->mode : 0;
-      job.new_size = ne ? ne->size : 0;
-      job.old_size = oe ? oe->size : 0;
-      job.number = number;
-      jobs_.push_back(std::move(job));
+      add_job(path,
+              !oe   ? Job::Kind::create
+              : !ne ? Job::Kind::remove
+                    : Job::Kind::compare,
+              oe, ne)
+          .absent = !oe;
     } else if (type == FileType::symlink) {
       if (oe && ne && oe->link_target == ne->link_target) continue;
       entry.action = ne ? DiffEntry::Action::symlink : DiffEntry::Action::removed;
       entry.note = ne ? "-> " + ne->link_target : "symlink removed";
-      unsupported(
-          std::move(entry),
-          ne ? "symlink " + token + " " + diff::script_token(ne->link_target) : "remove " + token);
+      add(std::move(entry), Phase::entries,
+          ne ? "symlink " + token + " " + diff::script_token(ne->link_target)
+             : "remove " + token + " expect=xxh3:" + link_hash(oe->link_target).hex());
     } else if (type == FileType::directory) {
       if (oe && ne) {
         if (oe->mode == ne->mode) continue;
         entry.action = DiffEntry::Action::mode_only;
         entry.note =
             "directory mode " + diff::mode_token(oe->mode) + " -> " + diff::mode_token(ne->mode);
-        unsupported(std::move(entry), "chmod " + token + " " + diff::mode_token(ne->mode));
+        add(std::move(entry), Phase::dir_modes,
+            "chmod " + token + " " + diff::mode_token(ne->mode));
       } else if (ne) {
+        // Every new directory says its mode: apply would otherwise give the
+        // ones it makes for new files 0755 whatever NEW has.
         entry.action = DiffEntry::Action::dir_created;
-        // apply creates the parents of a new file itself (mode 0755): such a
-        // directory needs no statement of its own.
-        bool has_new_file = false;
-        for (auto it = new_.lower_bound(path + "/"); it != new_.end() && is_below(it->first, path);
-             ++it)
-          if (it->second.type == FileType::regular) has_new_file = true;
-        if (has_new_file && ne->mode == kImplicitDirMode) {
-          entry.note = "made by apply for its files";
-          others_.emplace_back(std::move(entry), "");
-        } else {
-          unsupported(std::move(entry), "mkdir " + token + " mode=" + diff::mode_token(ne->mode));
-        }
+        add(std::move(entry), Phase::make_dirs,
+            "mkdir " + token + " mode=" + diff::mode_token(ne->mode));
       } else {
         entry.action = DiffEntry::Action::dir_removed;
-        entry.emitted = options_.tree_statements;
-        if (!entry.emitted) result_.complete = false;
-        removed_dirs_.emplace_back(std::move(entry), "rmdir " + token);
+        add(std::move(entry), Phase::remove_dirs, "rmdir " + token);
       }
     }
+  }
+}
+
+// The packed jobs' patches, in walk order, into packs of up to kPackSize
+// bytes; a pack that would not be smaller than its patches written one by
+// one is not made (they are written as data files of their own).
+void TreeDiffer::write_packs() {
+  std::vector<Job*> packed;
+  for (auto& j : jobs_)
+    if (j.packed) packed.push_back(&j);
+  size_t pack_number = 0;
+  for (size_t begin = 0; begin < packed.size();) {
+    size_t end = begin;
+    std::vector<std::byte> pack;
+    while (end < packed.size() &&
+           (end == begin || pack.size() + packed[end]->encoded.bytes.size() <= kPackSize)) {
+      auto& bytes = packed[end]->encoded.bytes;
+      // Inside a pack a frame's own XXH64 checksum is dropped (the flag is
+      // bit 2 of the frame header descriptor, the checksum its last 4
+      // bytes, RFC 8878 3.1.1): it is 4 random, incompressible bytes per
+      // file, and the pack's patch= hash and each file's result= hash
+      // already check everything it would.
+      if (bytes.size() >= 9 && (static_cast<unsigned>(bytes[4]) & 0x04) != 0) {
+        bytes[4] &= std::byte{0xFB};
+        bytes.resize(bytes.size() - 4);
+      }
+      packed[end]->slice = {pack.size(), bytes.size()};
+      pack.insert(pack.end(), bytes.begin(), bytes.end());
+      ++end;
+    }
+    const auto frame = encode_zstd_patch({}, pack, options_.zstd);
+    if (end - begin > 1 && frame.size() < pack.size()) {
+      const std::string name = "data/pack" + std::to_string(++pack_number) + ".zst";
+      diff::write_new_file(fs_, join(out_, name), frame);
+      const Hash128 hash = hash_bytes(frame);
+      for (size_t i = begin; i < end; ++i) {
+        packed[i]->data = name;
+        packed[i]->patch_hash = hash;
+      }
+    } else {
+      for (size_t i = begin; i < end; ++i) {
+        Job& j = *packed[i];
+        j.packed = false;
+        j.patch_hash = hash_bytes(j.encoded.bytes);
+        j.data = data_name(j.number, j.encoded.extension);
+        diff::write_new_file(fs_, join(out_, j.data), j.encoded.bytes);
+      }
+    }
+    for (size_t i = begin; i < end; ++i) packed[i]->encoded.bytes = {};
+    begin = end;
   }
 }
 
@@ -322,55 +434,56 @@ std::string TreeDiffer::write_script() {
       std::to_string(modified) + " modified, " + std::to_string(created) + " created, " +
       std::to_string(removed) + " removed, " + std::to_string(mode_only) + " mode only");
   std::vector<std::string> missing;
-  for (const auto* list : {&others_, &removed_dirs_})
-    for (const auto& [entry, statement] : *list)
-      if (!entry.emitted)
-        missing.push_back(std::string(diff_action_name(entry.action)) + " " + entry.path +
-                          (entry.note.empty() ? "" : " (" + entry.note + ")"));
+  for (const auto& [entry, statement] : others_)
+    if (!entry.emitted)
+      missing.push_back(std::string(diff_action_name(entry.action)) + " " + entry.path +
+                        (entry.note.empty() ? "" : " (" + entry.note + ")"));
   if (!missing.empty()) {
-    std::string text = "NOT expressed (needs statements this bpatch does not read yet):";
+    std::string text = "NOT expressed (no statement can say it):";
     for (const auto& m : missing) text += "\n  " + m;
     script.comment(text);
   }
-  // Directories to create come first (parents before children), then the
-  // files in walk order, then directories to remove, deepest first.
+  std::vector<Statement> statements;
   for (const auto& [entry, statement] : others_)
-    if (entry.emitted && entry.action == DiffEntry::Action::dir_created && !statement.empty())
-      script.raw_line(statement);
-  auto other = others_.begin();
-  const auto flush_others_before = [&](const std::string* path) {
-    for (; other != others_.end() && (!path || other->first.path < *path); ++other)
-      if (other->first.emitted && other->first.action != DiffEntry::Action::dir_created &&
-          !other->second.empty())
-        script.raw_line(other->second);
-  };
-  for (const auto& j : jobs_) {
-    flush_others_before(&j.path);
+    if (entry.emitted && !statement.text.empty()) statements.push_back(statement);
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    const Job& j = jobs_[i];
+    diff::ScriptWriter line;  // this one statement
     switch (j.kind) {
       case Job::Kind::remove:
-        script.remove(j.path, *j.old_hash);
+        line.remove(j.path, *j.old_hash);
         break;
       case Job::Kind::create:
       case Job::Kind::compare:
         if (!j.changed) {
-          if (j.old_mode != j.new_mode)
-            script.mode_only(j.path, j.new_hash, j.new_size, j.new_mode);
+          if (j.old_mode == j.new_mode) continue;
+          line.mode_only(j.path, j.new_hash, j.new_size, j.new_mode);
         } else {
           // A new file always says its mode; a changed one only a new mode.
           const auto mode = j.kind == Job::Kind::create || j.old_mode != j.new_mode
                                 ? std::optional<uint32_t>(j.new_mode)
                                 : std::nullopt;
           if (j.encoded.encoding == "raw")
-            script.put(j.path, j.data, j.old_hash, j.new_hash, mode);
+            line.put(j.path, j.data, j.old_hash, j.new_hash, mode, j.absent);
           else
-            script.delta(j.path, j.data, j.old_hash, j.new_hash, j.patch_hash, mode);
+            line.delta(j.path, j.data, j.old_hash, j.new_hash, j.patch_hash, mode, j.absent,
+                       j.packed ? std::optional(j.slice) : std::nullopt);
         }
         break;
     }
+    std::string text = line.text();
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    statements.push_back({Phase::entries, j.path, std::move(text)});
   }
-  flush_others_before(nullptr);
-  for (auto it = removed_dirs_.rbegin(); it != removed_dirs_.rend(); ++it)
-    if (it->first.emitted) script.raw_line(it->second);
+  // Phases in order; rmdir and directory chmod deepest first (reverse byte
+  // order puts every child before its parent), the rest in walk order.
+  std::stable_sort(
+      statements.begin(), statements.end(), [](const Statement& a, const Statement& b) {
+        if (a.phase != b.phase) return a.phase < b.phase;
+        const bool reverse = a.phase == Phase::remove_dirs || a.phase == Phase::dir_modes;
+        return reverse ? b.path < a.path : a.path < b.path;
+      });
+  for (const auto& st : statements) script.raw_line(st.text);
   return script.text();
 }
 
@@ -380,10 +493,16 @@ DiffResult TreeDiffer::run() {
   classify();
   prepare_output_dir(fs_, out_, old_dir_, new_dir_);
   run_jobs(fs_, old_dir_, new_dir_, out_, options_, jobs_);
+  write_packs();
   const std::string text = write_script();
-  diff::write_new_file(fs_, join(out_, "update.bpatch"),
-                       std::as_bytes(std::span(text.data(), text.size())));
-  result_.bundle_bytes = text.size();
+  const auto text_bytes = std::as_bytes(std::span(text.data(), text.size()));
+  // The script is written as one zstd frame (parse_script reads it): its
+  // hashes and paths are most of a bundle of small files, and the frame's
+  // checksum makes any damage to it an error (a flipped bit in a plain
+  // script's comment, or in a mode, would go unnoticed without a signature).
+  const auto script = encode_zstd_patch({}, text_bytes, options_.zstd);
+  diff::write_new_file(fs_, join(out_, "update.bpatch"), script);
+  result_.bundle_bytes = script.size();
 
   // The report, in walk order.
   std::vector<DiffEntry> entries;
@@ -403,9 +522,14 @@ DiffResult TreeDiffer::run() {
     if (j.changed) {
       e.encoding = j.encoded.encoding;
       e.data = j.data;
-      const auto st = fs_.lstat(join(out_, j.data));
-      e.data_size = st ? st->id.size : 0;
-      result_.bundle_bytes += e.data_size;
+      if (j.packed) {
+        e.data_size = j.slice.second;  // decoded; the pack's own size is counted once below
+        e.data += " slice=" + std::to_string(j.slice.first) + "+" + std::to_string(j.slice.second);
+      } else {
+        const auto st = fs_.lstat(join(out_, j.data));
+        e.data_size = st ? st->id.size : 0;
+        result_.bundle_bytes += e.data_size;
+      }
       e.note = j.encoded.note;
     } else if (e.action == DiffEntry::Action::mode_only) {
       e.note = diff::mode_token(j.old_mode) + " -> " + diff::mode_token(j.new_mode);
@@ -413,7 +537,12 @@ DiffResult TreeDiffer::run() {
     entries.push_back(std::move(e));
   }
   for (auto& [entry, statement] : others_) entries.push_back(std::move(entry));
-  for (auto& [entry, statement] : removed_dirs_) entries.push_back(std::move(entry));
+  std::set<std::string> packs;
+  for (const auto& j : jobs_)
+    if (j.packed && packs.insert(j.data).second) {
+      const auto st = fs_.lstat(join(out_, j.data));
+      result_.bundle_bytes += st ? st->id.size : 0;
+    }
   std::stable_sort(entries.begin(), entries.end(),
                    [](const DiffEntry& a, const DiffEntry& b) { return a.path < b.path; });
   result_.entries = std::move(entries);

@@ -14,8 +14,10 @@
 //             / "insert" OFFSET DATA / "delete" OFFSET LENGTH
 //             / "truncate" SIZE / "append" DATA
 //   expect    = "expect=xxh3:" 32hexdigit ;  mode = "mode=" octal
+//             / "expect=none"               ; put, delta: the target must not exist
 //   result    = "result=xxh3:" 32hexdigit   ; the new content's hash
 //   patch     = "patch=xxh3:" 32hexdigit    ; the patch file's hash
+//   slice     = "slice=" OFFSET "+" LENGTH  ; delta: PATCH is a pack (src/txn/packed_patch.hpp)
 //
 // Options (key=value) may come in any order after the statement keyword;
 // positional arguments keep their order. Each target may appear once.
@@ -24,6 +26,7 @@
 
 #include "bpatch/error.hpp"
 #include "bpatch/script.hpp"
+#include "script/compressed_script.hpp"
 #include "script/script_lexer.hpp"
 #include "script/script_values.hpp"
 
@@ -50,7 +53,7 @@ constexpr StatementSpec kStatements[] = {
      "edit TARGET [expect=xxh3:<hash>] [result=xxh3:<hash>] [mode=0NNN]"},
     {"delta", Change::Kind::delta, 2, true, true, true,
      "delta TARGET PATCH [expect=xxh3:<hash>] [result=xxh3:<hash>] [patch=xxh3:<hash>] "
-     "[mode=0NNN]"},
+     "[slice=OFFSET+LENGTH] [mode=0NNN]"},
     {"put", Change::Kind::put, 2, true, true, false,
      "put TARGET DATA [mode=0NNN] [expect=xxh3:<hash>] [result=xxh3:<hash>]"},
     {"remove", Change::Kind::remove, 1, false, false, false, "remove TARGET [expect=xxh3:<hash>]"},
@@ -84,8 +87,9 @@ const Spec* find_spec(const Spec (&specs)[N], const std::string& keyword) {
 }
 
 bool is_known_option(const Token& token) {
-  return token.is_option() && (token.key() == "expect" || token.key() == "mode" ||
-                               token.key() == "result" || token.key() == "patch");
+  return token.is_option() &&
+         (token.key() == "expect" || token.key() == "mode" || token.key() == "result" ||
+          token.key() == "patch" || token.key() == "slice");
 }
 
 // Checks that `line` has exactly `count` positional arguments after its
@@ -191,10 +195,12 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
     if (&token == &line.tokens[0] || !is_known_option(token)) continue;
     const std::string key(token.key());
     if ((key == "mode" && !spec.takes_mode) || (key == "result" && !spec.takes_result) ||
-        (key == "patch" && !spec.takes_patch_hash))
+        ((key == "patch" || key == "slice") && !spec.takes_patch_hash))
       ctx.fail("`" + line.tokens[0].text + "` takes no " + key + "= (usage: " + spec.usage + ")");
-    if ((key == "mode" && change.mode) || (key == "expect" && change.expect) ||
-        (key == "result" && change.result) || (key == "patch" && change.patch_hash))
+    if ((key == "mode" && change.mode) ||
+        (key == "expect" && (change.expect || change.expect_absent)) ||
+        (key == "result" && change.result) || (key == "patch" && change.patch_hash) ||
+        (key == "slice" && change.patch_slice))
       ctx.fail("duplicate " + key + "=");
     if (key == "mode")
       change.mode = script::parse_mode(token.value(), ctx);
@@ -202,6 +208,11 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
       change.result = script::parse_hash(token.value(), ctx);
     else if (key == "patch")
       change.patch_hash = script::parse_hash(token.value(), ctx);
+    else if (key == "slice")
+      change.patch_slice = script::parse_slice(token.value(), ctx);
+    else if (token.value() == "none" &&
+             (spec.kind == Change::Kind::put || spec.kind == Change::Kind::delta))
+      change.expect_absent = true;  // a new file: the target must not exist
     else
       change.expect = script::parse_hash(token.value(), ctx);
   }
@@ -282,6 +293,8 @@ std::vector<Change> Parser::finish() {
 
 std::vector<Change> parse_script(std::string_view text, const std::string& script_path,
                                  const std::string& script_dir) {
+  const auto decompressed = script::decompress_script(text, script_path, kMaxCompressedScriptSize);
+  if (decompressed) text = *decompressed;
   Parser parser(script_path, script_dir);
   script::LineReader reader(text, script_path);
   for (script::Line line; reader.next(line);) parser.line(line);

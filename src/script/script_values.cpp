@@ -153,4 +153,11 @@ Data parse_data(std::string_view text, const std::string& script_dir, bool allow
   return data;
 }
 
+std::pair<uint64_t, uint64_t> parse_slice(std::string_view text, const LineContext& ctx) {
+  const size_t plus = text.find('+');
+  if (plus == std::string_view::npos) ctx.fail("slice= takes OFFSET+LENGTH, not " + quoted(text));
+  return {parse_number(text.substr(0, plus), "slice offset", ctx),
+          parse_number(text.substr(plus + 1), "slice length", ctx)};
+}
+
 }  // namespace bpatch::script

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "bpatch/hash.hpp"
 #include "edit/edit_list.hpp"
@@ -31,6 +32,8 @@ uint64_t parse_number(std::string_view text, const char* what, const LineContext
 std::byte parse_byte(std::string_view text, const LineContext& ctx);
 uint32_t parse_mode(std::string_view text, const LineContext& ctx);
 Hash128 parse_hash(std::string_view text, const LineContext& ctx);
+// "OFFSET+LENGTH" (two numbers), for slice=.
+std::pair<uint64_t, uint64_t> parse_slice(std::string_view text, const LineContext& ctx);
 
 // What a path is relative to, for messages.
 enum class PathBase { root, script_dir };

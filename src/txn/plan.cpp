@@ -6,6 +6,7 @@
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
 #include "journal/journal.hpp"
+#include "txn/packed_patch.hpp"
 #include "txn/plan_limits.hpp"
 
 namespace bpatch {
@@ -108,8 +109,9 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   check_data_paths(fs, change);
   // A delta with result= and no expect= makes a new file from an empty old
   // one when its target does not exist (as `bpatch diff` writes new files).
-  const bool creating_delta =
-      change.kind == Kind::delta && change.result && !change.expect && change.source.empty();
+  const bool creating_delta = change.kind == Kind::delta &&
+                              (change.result || change.expect_absent) && !change.expect &&
+                              change.source.empty();
   // A remove with expect= of a file that is already gone has nothing to do.
   const bool idempotent_remove = change.kind == Kind::remove && change.expect;
   // A put may create its target, and so may `apply -o` (a delta or edit read
@@ -129,9 +131,13 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   p.missing_dirs = resolved.missing_dirs;
   check_path_length(p.target);
   if (p.target_stat) check_replaceable(options, p.target, *p.target_stat, is_remove);
-  if (p.target_stat && p.target_stat->type == FileType::symlink && change.expect)
-    throw Error(Errc::usage, p.target,
-                "is a symbolic link: expect= is a file's content hash (remove it without one)");
+  // A symlink's content is its link text (as the symlink statement hashes
+  // it): `remove LINK expect=xxh3:H` checks the text, and is "already up to
+  // date" once the link is gone, as a file's remove is.
+  if (p.target_stat && p.target_stat->type == FileType::symlink && change.expect) {
+    const std::string text = fs.read_link(p.target);
+    p.pre_hash = hash_bytes(std::as_bytes(std::span(text.data(), text.size())));
+  }
   if (!p.target_stat && idempotent_remove) {
     p.unchanged = true;
     p.note = "already up to date";
@@ -143,6 +149,14 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
     throw Error(Errc::not_found, p.target, "does not exist", ENOENT);
   p.mode = change.mode.value_or(p.target_stat ? p.target_stat->mode : 0644);
   if (check_already_applied(fs, change, p)) return;
+  if (change.expect_absent && p.target_stat)
+    throw Error(Errc::wrong_source, p.target,
+                "exists, but expect=none says it is a new file" +
+                    (p.pre_hash && change.result
+                         ? " (it hashes to xxh3:" + p.pre_hash->hex() +
+                               ", not the new content result=xxh3:" + change.result->hex() + ")"
+                         : std::string()) +
+                    ": refusing to overwrite it");
 
   if (change.kind == Kind::edit || change.kind == Kind::delta) {
     if (change.source.empty()) {
@@ -172,7 +186,7 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
     }
     case Kind::delta: {
       check_patch_hash(fs, change);
-      const auto patch = open_source(fs, change.patch);
+      const auto patch = open_patch(fs, change);
       const PatchInfo info = inspect_patch(*patch);
       p.expected_size = info.target_size.value_or(0);
       const auto old = open_validated_source(fs, p);
@@ -257,7 +271,7 @@ void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out) {
         planned.edits->emit(*open_validated_source(fs, planned), out);
         break;
       case Change::Kind::delta:
-        apply_patch(*open_source(fs, change.patch), *open_validated_source(fs, planned), out);
+        apply_patch(*open_patch(fs, change), *open_validated_source(fs, planned), out);
         break;
       case Change::Kind::put: {
         const auto content = open_data(change.content, fs);
