@@ -8,6 +8,8 @@
 #include <tuple>
 
 #include "bpatch/error.hpp"
+#include "journal/generations.hpp"
+#include "journal/records.hpp"
 #include "testing/test_scale.hpp"
 #include "txn/commit.hpp"
 
@@ -33,6 +35,15 @@ std::set<std::string> generation_records(MemoryFileSystem& fs, const std::string
   for (const auto& r : find_records(fs, journal))
     if (r.substr(r.rfind('/') + 1).starts_with("undo-")) out.insert(r);
   return out;
+}
+
+// The txid of a kept original's name in the journal ("keep-TXID-HASH",
+// journal/generations.hpp), or "" for any other name.
+std::string kept_txid(const std::string& record) {
+  const std::string name = record.substr(record.rfind('/') + 1);
+  constexpr size_t kTxidLength = 25;  // 16 hex "-" 8 hex
+  if (!name.starts_with("keep-") || name.size() < 5 + kTxidLength) return "";
+  return name.substr(5, kTxidLength);
 }
 
 }  // namespace
@@ -98,8 +109,26 @@ struct CrashExplorer::Impl {
     std::string problems;
     for (const auto& s : find_shadows(fs, ex.root)) problems += " orphan shadow " + s + ";";
     const auto generations = generation_records(fs, ex.journal);
-    for (const auto& r : find_records(fs, ex.journal))
-      if (ex.generations.empty() || !generations.count(r)) problems += " record left " + r + ";";
+    for (const auto& r : find_records(fs, ex.journal)) {
+      // A kept original belongs to a generation that is still there.
+      const std::string kept = kept_txid(r);
+      const std::string owner = kept.empty() ? r : ex.journal + "/undo-" + kept;
+      if (ex.generations.empty() || !generations.count(owner))
+        problems += (kept.empty() ? " record left " : " orphan kept name ") + r + ";";
+    }
+    // And a generation still has every original it kept: undo needs them.
+    for (const auto& g : generations) {
+      try {
+        const auto record = journal::decode_manifest(fs.read_file(g), g);
+        for (const auto& [path, ino] : journal::kept_names(fs, record)) {
+          const auto st = fs.lstat(path);
+          if (!st || st->id.ino != ino)
+            problems += " generation " + g + " lost its kept original " + path + ";";
+        }
+      } catch (const Error& e) {
+        problems += std::string(" unreadable generation ") + e.what() + ";";
+      }
+    }
     const Snapshot tree = tree_without_journal(fs, ex.root);
     int match = -1;
     for (size_t i = 0; i < ex.allowed.size(); ++i)

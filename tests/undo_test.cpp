@@ -8,6 +8,7 @@
 #include "base/paths.hpp"
 #include "bpatch/error.hpp"
 #include "bpatch/transaction.hpp"
+#include "journal/generations.hpp"
 #include "journal/records.hpp"
 #include "testing/crash_checks.hpp"
 #include "testing/crash_scenarios.hpp"
@@ -82,7 +83,7 @@ TEST_CASE("undo gives back the tree before the update, modes and inodes included
   const uint64_t x_ino = fs->lstat("/r/a/x")->id.ino;
   const auto result = commit_with_keep(*fs, update());
   // The originals are kept as second names, not copies.
-  const auto kept = fs->lstat(paths::keep_path("/r/a/x", result.txid));
+  const auto kept = fs->lstat(journal::journal_keep_path(kJournal, result.txid, "/r/a/x"));
   REQUIRE(kept);
   CHECK(kept->id.ino == x_ino);
   CHECK(fs->read_file("/r/a/x") == "the NEW x content and more");
@@ -153,7 +154,7 @@ TEST_CASE("forget drops one generation or all, names and records", "[undo]") {
   CHECK_THROWS_AS(forget(*fs, kJournal, "0000000000000000-00000000"), Error);
   CHECK(forget(*fs, kJournal, first.txid) == std::vector<std::string>{first.txid});
   REQUIRE(list_generations(*fs, kJournal).size() == 1);
-  CHECK_FALSE(fs->exists(paths::keep_path("/r/old.dat", first.txid)));
+  CHECK_FALSE(fs->exists(journal::journal_keep_path(kJournal, first.txid, "/r/old.dat")));
   CHECK(forget(*fs, kJournal) == std::vector<std::string>{second.txid});
   CHECK(find_records(*fs, kJournal).empty());
   for (const auto& [path, node] : fs->snapshot(kRoot))
@@ -165,7 +166,7 @@ TEST_CASE("forget drops one generation or all, names and records", "[undo]") {
 TEST_CASE("undo trusts no kept name that is not exactly its own", "[undo]") {
   auto fs = initial_tree();
   const auto result = commit_with_keep(*fs, {put_change("y", "v1")});
-  const std::string kept = paths::keep_path("/r/y", result.txid);
+  const std::string kept = journal::journal_keep_path(kJournal, result.txid, "/r/y");
   SECTION("the kept name replaced by another file") {
     fs->unlink(kept);
     fs->write_file(kept, "forged");

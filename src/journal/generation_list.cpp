@@ -67,7 +67,7 @@ std::vector<Generation> list_generations(FileSystem& fs, const std::string& jour
       g.targets.push_back(e.target);
       if (e.op == journal::ManifestEntry::Op::replace && !e.old_ino) ++g.created;
     }
-    for (const auto& [path, ino] : journal::kept_names(record)) {
+    for (const auto& [path, ino] : journal::kept_names(*root_view, record)) {
       ++g.kept;
       const auto st = root_view->lstat(path);
       if (!st || st->id.ino != ino) {

@@ -6,6 +6,7 @@
 
 #include "base/paths.hpp"
 #include "bpatch/error.hpp"
+#include "bpatch/hash.hpp"
 #include "journal/replay.hpp"
 
 namespace bpatch::journal {
@@ -19,7 +20,7 @@ void unlink_if_present(FileSystem& fs, const std::string& path) {
 // inode); returns the directories changed.
 std::set<std::string> drop_kept_names(FileSystem& fs, const ManifestRecord& record) {
   std::set<std::string> dirs;
-  for (const auto& [path, ino] : kept_names(record)) {
+  for (const auto& [path, ino] : kept_names(fs, record)) {
     const auto st = fs.lstat(path);
     if (!st || st->id.ino != ino || st->type == FileType::directory) continue;
     fs.unlink(path);
@@ -30,12 +31,22 @@ std::set<std::string> drop_kept_names(FileSystem& fs, const ManifestRecord& reco
 
 }  // namespace
 
-KeptNames::KeptNames(const ManifestRecord& record) : record_(record) {
+std::string journal_keep_path(const std::string& journal, const std::string& txid,
+                              const std::string& target) {
+  const Hash128 h = hash_bytes(std::as_bytes(std::span(target.data(), target.size())));
+  return paths::join(journal, "keep-" + txid + "-" + h.hex());
+}
+
+KeptNames::KeptNames(FileSystem& fs, const ManifestRecord& record) : record_(record) {
   for (const auto& e : record.entries)
     if (e.op == ManifestEntry::Op::rmdir) removed_dirs_.insert(e.target);
+  const auto journal = fs.lstat(record.journal);
+  const auto root = fs.lstat(record.root);
+  in_journal_ = journal && root && journal->id.dev == root->id.dev;
 }
 
 std::string KeptNames::of(const ManifestEntry& entry) const {
+  if (in_journal_) return journal_keep_path(record_.journal, record_.txid, entry.target);
   // The top-most ancestor of the target that the transaction removes.
   std::string top;
   if (!removed_dirs_.empty())
@@ -51,8 +62,9 @@ std::string KeptNames::of(const ManifestEntry& entry) const {
   return paths::keep_path(paths::join(parent, name), record_.txid);
 }
 
-std::vector<std::pair<std::string, uint64_t>> kept_names(const ManifestRecord& record) {
-  const KeptNames kept_name(record);
+std::vector<std::pair<std::string, uint64_t>> kept_names(FileSystem& fs,
+                                                         const ManifestRecord& record) {
+  const KeptNames kept_name(fs, record);
   std::vector<std::pair<std::string, uint64_t>> out;
   for (const auto& e : record.entries) {
     if ((e.op == ManifestEntry::Op::replace || e.op == ManifestEntry::Op::symlink) && e.old_ino)
@@ -64,7 +76,7 @@ std::vector<std::pair<std::string, uint64_t>> kept_names(const ManifestRecord& r
 }
 
 void keep_replaced(FileSystem& fs, const ManifestRecord& manifest, std::set<std::string>* dirs) {
-  const KeptNames kept_name(manifest);
+  const KeptNames kept_name(fs, manifest);
   for (const auto& e : manifest.entries) {
     const bool renamed_over =
         e.op == ManifestEntry::Op::replace || e.op == ManifestEntry::Op::symlink;

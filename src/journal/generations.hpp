@@ -3,7 +3,7 @@
 //
 // A transaction committed with `keep N` (N > 0) replays as any other, except
 // that each original it replaces or removes keeps its inode under a second,
-// hidden name beside it, ".NAME.bpatch-keep-TXID" (paths::keep_path): a hard
+// hidden name — in the journal directory, or beside it (KeptNames): a hard
 // link made before the rename over it, or the removed file renamed to it. No
 // byte is copied. Then, instead of being deleted, manifest-TXID is renamed to
 // undo-TXID: the generation record, which `bpatch undo` reads. Only the N
@@ -29,22 +29,32 @@
 
 namespace bpatch::journal {
 
-// The kept name of an entry's original: paths::keep_path of the target, or,
-// for a file inside a directory the same transaction removes, a name beside
-// the top-most such directory (".sub%2Fx.bpatch-keep-TXID" for sub/x), so
-// that the directory can go. Computed from the record, never read from it.
+// The kept name of an entry's original. When the journal is on the root's
+// file system (the default ROOT/.bpatch): JOURNAL/keep-TXID-HASH, HASH the
+// XXH3-128 of the target's path — so the tree holds no extra name, and a
+// comparison of the tree with the new version sees only the journal. Else
+// beside the target: paths::keep_path, or, for a file inside a directory the
+// same transaction removes, a name beside the top-most such directory
+// (".sub%2Fx.bpatch-keep-TXID" for sub/x), so that the directory can go.
+// Computed from the record (and where its journal is), never read from it.
+// JOURNAL/keep-TXID-HASH: the name in the journal of target's kept original.
+std::string journal_keep_path(const std::string& journal, const std::string& txid,
+                              const std::string& target);
+
 class KeptNames {
  public:
-  explicit KeptNames(const ManifestRecord& record);  // keeps a reference
+  KeptNames(FileSystem& fs, const ManifestRecord& record);  // keeps a reference
   std::string of(const ManifestEntry& entry) const;
 
  private:
   const ManifestRecord& record_;
+  bool in_journal_ = false;
   std::set<std::string> removed_dirs_;
 };
 
 // The kept names of a generation and the inode each must have.
-std::vector<std::pair<std::string, uint64_t>> kept_names(const ManifestRecord& record);
+std::vector<std::pair<std::string, uint64_t>> kept_names(FileSystem& fs,
+                                                         const ManifestRecord& record);
 
 // Replay, before its renames: a keep name for each original a shadow is about
 // to replace. Idempotent; a keep name that exists is left as it is; an

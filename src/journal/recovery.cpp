@@ -191,7 +191,7 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
       inconsistent(e.target, manifest.txid, "the file to remove was replaced by another");
     }
   }
-  const KeptNames kept_names(manifest);
+  const KeptNames kept_names(fs, manifest);
   std::set<std::string> moved_out;  // directories that got a kept name from another one
   if (manifest.keep) {
     // Undo data (generations.hpp): a second name for every original about

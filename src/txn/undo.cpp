@@ -123,7 +123,7 @@ class Undo {
                       ", not " + root_ + "; nothing was changed");
     std::string refused;
     const std::set<std::string> created_dirs(generation_.dirs.begin(), generation_.dirs.end());
-    const journal::KeptNames kept_name(generation_);
+    const journal::KeptNames kept_name(fs(), generation_);
     for (const auto& e : generation_.entries) {
       UndoStep step;
       step.entry = &e;
