@@ -5,6 +5,12 @@
 //   tx.add(Change::delta("game.sfc", "patches/game.bps").expecting(hash));
 //   tx.add(Change::put("new/readme.txt", Data::from("hello")).with_mode(0644));
 //   tx.add(Change::remove("old.dat"));
+//   tx.add(Change::move("old/name.bin", "new/name.bin"));  // no copy: the same inode
+//   tx.add(Change::copy("base.cfg", "site.cfg").with_mode(0600));
+//
+// Several changes to one target stack in the order added (txn/chain.hpp):
+// expect= of the first refers to the file before them, result= of the last
+// to the file after them.
 //
 // Plain values; no I/O happens until Transaction::commit().
 #pragma once
@@ -62,7 +68,7 @@ struct EditOp {
 
 // One change to one target.
 struct Change {
-  enum class Kind { edit, delta, put, remove };
+  enum class Kind { edit, delta, put, remove, move, copy };
   Kind kind = Kind::edit;
   std::string target;             // relative to the root; confined to it
   std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
@@ -79,6 +85,9 @@ struct Change {
   std::optional<uint32_t> mode;       // the result's permission bits; default: the target's
                                       // (0644 for a new file)
   std::string origin;                 // "script.bpatch:12", for messages; may be empty
+  std::string from;                   // move, copy: the file (relative to the root, confined as
+                                      // target is) whose content the target gets; expect=
+                                      // refers to it. A move removes it (no data is copied)
   std::string data_dir;               // scripts: the script's directory, which every patch and
                                       // file: path must resolve inside (as targets inside the
                                       // root); empty: no such confinement
@@ -111,6 +120,21 @@ struct Change {
     return c;
   }
 
+  static Change move(std::string from, std::string target) {
+    Change c;
+    c.kind = Kind::move;
+    c.from = std::move(from);
+    c.target = std::move(target);
+    return c;
+  }
+  static Change copy(std::string from, std::string target) {
+    Change c;
+    c.kind = Kind::copy;
+    c.from = std::move(from);
+    c.target = std::move(target);
+    return c;
+  }
+
   Change&& expecting(const Hash128& pre_image) && {
     expect = pre_image;
     return std::move(*this);
@@ -129,7 +153,7 @@ struct Change {
   }
 };
 
-// The statement name of a kind ("edit", "delta", "put", "remove"), as the
+// The statement name of a kind ("edit", "delta", "put", "remove", "move", "copy"), as the
 // script, the --json reports and the Python results spell it.
 inline const char* change_kind_name(Change::Kind kind) {
   switch (kind) {
@@ -141,6 +165,10 @@ inline const char* change_kind_name(Change::Kind kind) {
       return "put";
     case Change::Kind::remove:
       return "remove";
+    case Change::Kind::move:
+      return "move";
+    case Change::Kind::copy:
+      return "copy";
   }
   return "?";
 }

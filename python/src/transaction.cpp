@@ -46,6 +46,10 @@ const char* kind_word(Change::Kind kind) {
       return "put()";
     case Change::Kind::remove:
       return "remove()";
+    case Change::Kind::move:
+      return "move";
+    case Change::Kind::copy:
+      return "copy";
   }
   return "?";
 }

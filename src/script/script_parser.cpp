@@ -6,6 +6,8 @@
 //             / "delta" TARGET PATCH [expect] [result] [patch] [mode]
 //             / "put" TARGET DATA [mode] [expect] [result]
 //             / "remove" TARGET [expect]
+//             / "move" SRC TARGET [expect]          ; expect= names SRC's content
+//             / "copy" SRC TARGET [expect] [mode]
 //   op        = "write" OFFSET DATA / "fill" OFFSET LENGTH BYTE
 //             / "insert" OFFSET DATA / "delete" OFFSET LENGTH
 //             / "truncate" SIZE / "append" DATA
@@ -14,7 +16,9 @@
 //   patch     = "patch=xxh3:" 32hexdigit    ; the patch file's hash
 //
 // Options (key=value) may come in any order after the statement keyword;
-// positional arguments keep their order. Each target may appear once.
+// positional arguments keep their order. Several statements may name one
+// target: they stack, in order (what may stack is checked with the plan,
+// src/txn/chain.hpp).
 #include <map>
 #include <optional>
 
@@ -50,6 +54,9 @@ constexpr StatementSpec kStatements[] = {
     {"put", Change::Kind::put, 2, true, true, false,
      "put TARGET DATA [mode=0NNN] [expect=xxh3:<hash>] [result=xxh3:<hash>]"},
     {"remove", Change::Kind::remove, 1, false, false, false, "remove TARGET [expect=xxh3:<hash>]"},
+    {"move", Change::Kind::move, 2, false, false, false, "move SRC DST [expect=xxh3:<hash>]"},
+    {"copy", Change::Kind::copy, 2, true, false, false,
+     "copy SRC DST [expect=xxh3:<hash>] [mode=0NNN]"},
 };
 
 struct OpSpec {
@@ -122,7 +129,6 @@ class Parser {
   size_t header_line_ = 0;           // 0 until `bpatch 1` was read
   std::optional<size_t> edit_line_;  // the `edit` whose ops are being read
   std::vector<Change> changes_;
-  std::map<std::string, size_t> target_lines_;  // normalized target -> its line
 };
 
 std::string Parser::origin(size_t line) const {
@@ -154,7 +160,7 @@ void Parser::line(const Line& line) {
   if (op_spec) ctx.fail("edit op `" + keyword + "` must be indented under an `edit` line");
   close_edit();
   if (!statement_spec)
-    ctx.fail("unknown statement " + quoted(keyword) + " (edit, delta, put or remove)");
+    ctx.fail("unknown statement " + quoted(keyword) + " (edit, delta, put, remove, move or copy)");
   statement(*statement_spec, line, ctx);
 }
 
@@ -177,7 +183,12 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
   change.data_dir = script_dir_;
   change.kind = spec.kind;
   change.origin = origin(line.number);
-  change.target = script::confine_path(args[0]->text, "target", script::PathBase::root, ctx);
+  // move and copy: SRC first, then the target.
+  const bool transfer = spec.kind == Change::Kind::move || spec.kind == Change::Kind::copy;
+  change.target =
+      script::confine_path(args[transfer ? 1 : 0]->text, "target", script::PathBase::root, ctx);
+  if (transfer)
+    change.from = script::confine_path(args[0]->text, "source", script::PathBase::root, ctx);
   for (const Token& token : line.tokens) {
     if (&token == &line.tokens[0] || !is_known_option(token)) continue;
     const std::string key(token.key());
@@ -203,10 +214,6 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
   if (spec.kind == Change::Kind::put)
     change.content = script::parse_data(args[1]->text, script_dir_, /*allow_empty=*/true, ctx);
 
-  const auto [it, fresh] = target_lines_.emplace(change.target, line.number);
-  if (!fresh)
-    ctx.fail("target " + quoted(change.target) + " is already changed on line " +
-             std::to_string(it->second) + " (one statement per file)");
   changes_.push_back(std::move(change));
   if (spec.kind == Change::Kind::edit) edit_line_ = line.number;
 }
