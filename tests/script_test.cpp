@@ -224,7 +224,6 @@ TEST_CASE("script: malformed scripts name their line and cause", "[script]") {
       {h + "put a hex:00 mode=0800\n", 2, "not an octal permission"},
       {h + "put a hex:00 mode=017777\n", 2, "not an octal permission"},
       {h + "put a hex:00 mode=0x1ff\n", 2, "not an octal permission"},
-      {h + "remove a\nremove b\nremove a\n", 4, "already changed on line 2"},
       // edit blocks
       {h + "edit a\nremove b\n", 2, "has no ops"},
       {h + "edit a\n", 2, "has no ops"},

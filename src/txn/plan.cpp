@@ -201,6 +201,7 @@ std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions
   // Several changes to one target stack (txn/chain.hpp); what cannot stack
   // is refused here, naming the lines.
   const ChangeChains chains(options, changes);
+  for (size_t i = 0; i < changes.size(); ++i) plan[i].change = &changes[i];  // chains look ahead
   const PlanSingle plan_single = [&](const Change& change, PlannedChange& p) {
     plan_one(fs, options, change, p);
   };
@@ -217,7 +218,8 @@ std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions
     // The same file through two names (a symbolic link inside the root):
     // stacked changes must name their target the same way.
     const bool twice = !plan[i].stacked && !targets.insert(plan[i].target).second;
-    if (twice || (plan[i].remove_source && !targets.insert(plan[i].source).second))
+    const bool carried = plan[i].stacked || plan[i].unchanged;
+    if (twice || (!carried && plan[i].remove_source && !targets.insert(plan[i].source).second))
       throw Error(Errc::usage, twice ? plan[i].target : plan[i].source,
                   where(change) + "this file is changed twice in one transaction, under two names");
   }
