@@ -61,8 +61,8 @@ TEST_CASE("move onto a new name in new directories moves the inode, copying noth
   fs.sync_all();
   const uint64_t ino = fs.lstat("/r/old/big.bin")->id.ino;
   fs.reset_trace();
-  const auto r = run(fs, "bpatch 1\nmove old/big.bin new/dir/big.bin expect=xxh3:" +
-                               hash_of(data).hex() + "\n");
+  const auto r = run(
+      fs, "bpatch 1\nmove old/big.bin new/dir/big.bin expect=xxh3:" + hash_of(data).hex() + "\n");
   REQUIRE(r.files.size() == 1);
   CHECK(r.files[0].kind == Change::Kind::move);
   CHECK(r.files[0].action == FileResult::Action::created);
@@ -81,8 +81,8 @@ TEST_CASE("move onto a new name in new directories moves the inode, copying noth
   CHECK(find_records(fs, "/r/.bpatch").empty());
 
   // A second run: the source is gone and the target has expect=: nothing to do.
-  const auto again = run(fs, "bpatch 1\nmove old/big.bin new/dir/big.bin expect=xxh3:" +
-                                   hash_of(data).hex() + "\n");
+  const auto again = run(
+      fs, "bpatch 1\nmove old/big.bin new/dir/big.bin expect=xxh3:" + hash_of(data).hex() + "\n");
   CHECK(again.txid.empty());
   CHECK(again.files[0].action == FileResult::Action::unchanged);
 }
@@ -171,8 +171,9 @@ TEST_CASE("copy shares extents where the file system can, else copies", "[move]"
     fs.write_file("/r/base.cfg", data, 0640);
     fs.sync_all();
     FaultFileSystem counting(fs);
-    const auto r = run(counting, "bpatch 1\ncopy base.cfg site/site.cfg expect=xxh3:" +
-                                       hash_of(data).hex() + " mode=0600\n");
+    const auto r =
+        run(counting, "bpatch 1\ncopy base.cfg site/site.cfg expect=xxh3:" + hash_of(data).hex() +
+                          " mode=0600\n");
     CHECK(r.files[0].kind == Change::Kind::copy);
     CHECK(fs.read_file("/r/site/site.cfg") == data);
     CHECK(fs.read_file("/r/base.cfg") == data);

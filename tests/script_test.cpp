@@ -183,8 +183,10 @@ TEST_CASE("script: paths are normalized, quoted, and confined", "[script]") {
     CHECK(c.at(1).content.file == "b.bin");
   }
   SECTION("the same file under two spellings is one target") {
-    const auto e = parse_error("bpatch 1\nremove a/b\nput ./a/x/../b hex:00\n");
-    CHECK_THAT(e.message(), Catch::Contains("line 3") && Catch::Contains("line 2"));
+    // (Whether its changes may stack is the plan's to say: src/txn/chain.hpp.)
+    const auto c = parse("bpatch 1\nremove a/b\nput ./a/x/../b hex:00\n");
+    CHECK(c.at(0).target == "a/b");
+    CHECK(c.at(1).target == "a/b");
   }
 }
 

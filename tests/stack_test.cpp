@@ -28,7 +28,8 @@ CommitResult run(FileSystem& fs, const std::string& script, bool dry_run = false
   TransactionOptions o = explorer_tx_options("/r");
   o.dry_run = dry_run;
   Transaction tx(fs, o);
-  for (auto& c : parse_script("bpatch 1\n" + script, "/s/update.bpatch", "/s")) tx.add(std::move(c));
+  for (auto& c : parse_script("bpatch 1\n" + script, "/s/update.bpatch", "/s"))
+    tx.add(std::move(c));
   return tx.commit();
 }
 
@@ -78,12 +79,12 @@ TEST_CASE("a move, two deltas and an edit of one file apply exactly", "[stack][m
     (op.path2.find("manifest-") != std::string::npos ? manifest : intent) = fs.read_file(op.path2);
   });
   const auto r = run(fs, "move old/f new/f expect=" + h(v.v0) +
-                               "\n"
-                               "delta new/f 1.bps\n"
-                               "delta new/f 2.ips expect=" +
-                               h(v.v1) + "\n" + "edit new/f result=" + h(v.v3) +
-                               "\n  insert 0 hex:48454144\n  delete 10004 16\n  append "
-                               "hex:5441494c\n");
+                             "\n"
+                             "delta new/f 1.bps\n"
+                             "delta new/f 2.ips expect=" +
+                             h(v.v1) + "\n" + "edit new/f result=" + h(v.v3) +
+                             "\n  insert 0 hex:48454144\n  delete 10004 16\n  append "
+                             "hex:5441494c\n");
   fs.set_hook(nullptr);
   CHECK(fs.read_file("/r/new/f") == v.v3);
   CHECK(fs.lstat("/r/new/f")->mode == 0700);
@@ -94,8 +95,8 @@ TEST_CASE("a move, two deltas and an edit of one file apply exactly", "[stack][m
   // Two intermediate results (after each delta), in scratch files of the
   // shadow family: created, read, deleted before the commit.
   const auto created = traced_paths(fs, TraceOp::Kind::create, "/r/new/.f~");
-  CHECK(created == std::vector<std::string>{"/r/new/.f~1.bpatch-" + r.txid,
-                                            "/r/new/.f~2.bpatch-" + r.txid});
+  CHECK(created ==
+        std::vector<std::string>{"/r/new/.f~1.bpatch-" + r.txid, "/r/new/.f~2.bpatch-" + r.txid});
   CHECK(traced_paths(fs, TraceOp::Kind::unlink, "/r/new/.f~") == created);
   CHECK(traced_paths(fs, TraceOp::Kind::sync, "/r/new/.f~").empty());  // never synced
   INFO(manifest);
@@ -106,8 +107,7 @@ TEST_CASE("a move, two deltas and an edit of one file apply exactly", "[stack][m
   CHECK(find_records(fs, "/r/.bpatch").empty());
 }
 
-TEST_CASE("two deltas and an edit: expect= before the first, result= after the last",
-          "[stack]") {
+TEST_CASE("two deltas and an edit: expect= before the first, result= after the last", "[stack]") {
   const Versions v;
   const std::string chain = "delta f 1.bps expect=" + h(v.v0) +
                             "\ndelta f 2.ips\nedit f result=" + h(v.v3) +
@@ -146,16 +146,16 @@ TEST_CASE("two deltas and an edit: expect= before the first, result= after the l
     CHECK(fs.read_file("/r/f") == v.v1);
   }
   SECTION("a wrong result= of the last rolls back, scratch files included") {
-    const std::string wrong = "delta f 1.bps\ndelta f 2.ips\nedit f result=" + h(v.v2) +
-                              "\n  append hex:00\n";
+    const std::string wrong =
+        "delta f 1.bps\ndelta f 2.ips\nedit f result=" + h(v.v2) + "\n  append hex:00\n";
     CHECK_THROWS_WITH(run(fs, wrong), Catch::Contains("result= says"));
     CHECK(fs.read_file("/r/f") == v.v0);
     CHECK(find_shadows(fs, "/r").empty());
     CHECK(find_records(fs, "/r/.bpatch").empty());
   }
   SECTION("expect= and result= of a middle change check the intermediate result") {
-    const std::string ok = "delta f 1.bps result=" + h(v.v1) + "\ndelta f 2.ips expect=" +
-                           h(v.v1) + " result=" + h(v.v2) + "\n" + Versions::edit();
+    const std::string ok = "delta f 1.bps result=" + h(v.v1) + "\ndelta f 2.ips expect=" + h(v.v1) +
+                           " result=" + h(v.v2) + "\n" + Versions::edit();
     run(fs, ok);
     CHECK(fs.read_file("/r/f") == v.v3);
   }
@@ -185,9 +185,9 @@ TEST_CASE("stacks that start with put or copy; edits on edits", "[stack]") {
   fs.make_dirs("/r");
   fs.write_file("/r/base", "0123456789");
   run(fs,
-        "put n/new hex:616263\nedit n/new\n  append hex:64\nedit n/new mode=0600\n  "
-        "insert 0 hex:5f\n"
-        "copy base c\nedit c\n  write 0 hex:41\n");
+      "put n/new hex:616263\nedit n/new\n  append hex:64\nedit n/new mode=0600\n  "
+      "insert 0 hex:5f\n"
+      "copy base c\nedit c\n  write 0 hex:41\n");
   CHECK(fs.read_file("/r/n/new") == "_abcd");
   CHECK(fs.lstat("/r/n/new")->mode == 0600);
   CHECK(fs.read_file("/r/c") == "A123456789");
