@@ -309,7 +309,7 @@ ScenarioSet standard_scenarios() {
                      {Change::move("a/src", "b/dst"), Change::move("a/two", "n/two"),
                       Change::copy("c/base", "c/copy")}});
     s.txs.push_back({"copy-back+edit",
-                     {Change::copy("b/dst", "a/src"), edit_change("n/two", {append_op("!")})}});
+                     {Change::copy("b/dst", "a/src"), edit_change("c/base", {append_op("!")})}});
     set.expected_after_first.push_back({{"/r/b/dst", src},
                                         {"/r/a/src", std::nullopt},
                                         {"/r/n/two", two},

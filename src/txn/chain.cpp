@@ -284,15 +284,14 @@ bool plan_chain_member(FileSystem& fs, const TransactionOptions& options,
   PlannedChange& head = plan[chain.front()];
   if (i == chain.front()) {
     if (chain_already_applied(fs, options, plan, chain)) return true;
-    // Its own result= describes its intermediate result, checked while staging.
-    Change first = *p.change;
-    first.result.reset();
-    plan_single(first, p);
+    // Stacked: its own result= describes its intermediate result (checked
+    // while staging), not the file, so plan_one does not look for it there.
+    p.stacked = true;
+    plan_single(*p.change, p);
     if (p.unchanged)
       throw Error(Errc::usage, p.target,
                   "the first of the changes stacked on this file is already done (" + p.note +
                       ") but the later ones are not: apply those on their own");
-    p.stacked = true;
     p.output_size = output_size_of(fs, p);
     return true;
   }

@@ -50,7 +50,9 @@ void check_replaceable(const TransactionOptions& options, const std::string& pat
 // content is refused here, before anything is written, naming both hashes.
 // True when the change has nothing to do.
 bool check_already_applied(FileSystem& fs, const Change& change, PlannedChange& p) {
-  if (!change.result || !change.source.empty() || !change.from.empty() || !p.target_stat)
+  // (A chain's first change: the chain decides, txn/chain.hpp.)
+  if (!change.result || !change.source.empty() || !change.from.empty() || !p.target_stat ||
+      p.stacked)
     return false;
   p.pre_hash = hash_file(fs, p.target);
   const bool mode_ok = !change.mode || *change.mode == p.target_stat->mode;
