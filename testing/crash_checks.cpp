@@ -153,7 +153,9 @@ void recover_with(FileSystem& fs, const std::string& journal_dir,
 std::vector<std::string> find_shadows(MemoryFileSystem& fs, const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& [path, node] : fs.snapshot(dir))
-    if (node.type == FileType::regular && is_shadow_name(basename_of(path))) out.push_back(path);
+    if ((node.type == FileType::regular || node.type == FileType::symlink) &&
+        is_shadow_name(basename_of(path)))
+      out.push_back(path);
   return out;
 }
 

@@ -78,6 +78,15 @@ Change delta_change(std::string target, std::string patch_path) {
   return c;
 }
 
+Change symlink_change(std::string target, std::string link_text) {
+  return Change::symlink(std::move(target), std::move(link_text));
+}
+Change mkdir_change(std::string dir, uint32_t mode) { return Change::mkdir(std::move(dir), mode); }
+Change rmdir_change(std::string dir) { return Change::rmdir(std::move(dir)); }
+Change chmod_change(std::string target, uint32_t mode) {
+  return Change::chmod(std::move(target), mode);
+}
+
 EditOp write_op(uint64_t offset, std::string bytes) {
   EditOp e;
   e.kind = EditOp::Kind::write;
@@ -231,6 +240,43 @@ ScenarioSet standard_scenarios() {
                                         {"/r/d2/old", std::nullopt},
                                         {"/r/d5/rom.bin", runs_new},
                                         {"/r/d5/bs.txt", bs_new}});
+    set.scenarios.push_back(std::move(s));
+  }
+  {  // A tree: new and retargeted symlinks, a symlink replacing a file, new
+     // (nested, private-until-commit) and re-moded directories, a file's mode,
+     // removed files, a removed symlink and two removed directories.
+    const std::string a = rnd(400, 30), f = rnd(300, 31), plain = rnd(200, 32), n = rnd(150, 33);
+    Scenario s;
+    s.name = "tree";
+    s.setup = [=](MemoryFileSystem& fs) {
+      fs.make_dirs("/r/t/old/sub");
+      fs.make_dirs("/r/t/d");
+      fs.write_file("/r/t/a", a);
+      fs.write_file("/r/t/plain", plain);
+      fs.write_file("/r/t/old/sub/f", f);
+      fs.make_symlink("a", "/r/t/l");
+      fs.make_symlink("nowhere", "/r/t/old/sub/dl");
+    };
+    s.txs.push_back(
+        {"every tree statement",
+         {symlink_change("t/l2", "a"), symlink_change("t/l", "old/gone"),
+          symlink_change("t/plain", "/abs/target"), mkdir_change("t/n/inner", 0750),
+          put_change("t/n/inner/file", n), mkdir_change("t/d", 0700), chmod_change("t/a", 0600),
+          remove_change("t/old/sub/f"), remove_change("t/old/sub/dl"), rmdir_change("t/old/sub"),
+          rmdir_change("t/old")}});
+    s.txs.push_back({"back",
+                     {symlink_change("t/l", "a"), chmod_change("t/d", 0755),
+                      mkdir_change("t/n/inner", 0700), symlink_change("t/l2", "t/d")}});
+    set.expected_after_first.push_back({{"/r/t/a", a}, {"/r/t/n/inner/file", n}});
+    set.expected_nodes_after_first[set.scenarios.size()] = {
+        {"/r/t/l2", Node{FileType::symlink, 0777, "a"}},
+        {"/r/t/l", Node{FileType::symlink, 0777, "old/gone"}},
+        {"/r/t/plain", Node{FileType::symlink, 0777, "/abs/target"}},
+        {"/r/t/n/inner", Node{FileType::directory, 0750, ""}},
+        {"/r/t/d", Node{FileType::directory, 0700, ""}},
+        {"/r/t/a", Node{FileType::regular, 0600, a}},
+        {"/r/t/old", std::nullopt},
+    };
     set.scenarios.push_back(std::move(s));
   }
   {  // Many small files in five directories: many unsynced names at once, and

@@ -8,7 +8,8 @@
 // changes (two deltas and an edit of one file; a move, then a delta of the
 // moved file), a 36-file one with many names unsynced at once (staged with
 // one syncfs), and a second
-// transaction after the first in the smaller ones.
+// transaction after the first in the smaller ones; and a tree of symlinks,
+// new, re-moded and removed directories (every tree statement).
 //
 // Every scenario also carries the contents its first transaction must
 // produce, computed independently of bpatch, so the explorer's notion of
@@ -28,6 +29,9 @@ struct ScenarioSet {
   // Per scenario: the first transaction's expected target contents
   // (absolute path → content, or absent for a removal).
   std::vector<std::map<std::string, std::optional<std::string>>> expected_after_first;
+  // Per scenario (by index), where it matters: the type, mode and content
+  // (a symlink's text) the first transaction leaves, or absent.
+  std::map<size_t, std::map<std::string, std::optional<Node>>> expected_nodes_after_first;
   bool with_bsdiff = false;  // `bsdiff` was found and used
 };
 
@@ -39,6 +43,11 @@ Change edit_change(std::string target, std::vector<EditOp> ops);
 Change put_change(std::string target, std::string content, std::optional<uint32_t> mode = {});
 Change remove_change(std::string target);
 Change delta_change(std::string target, std::string patch_path);
+// The tree statements.
+Change symlink_change(std::string target, std::string link_text);
+Change mkdir_change(std::string dir, uint32_t mode);
+Change rmdir_change(std::string dir);
+Change chmod_change(std::string target, uint32_t mode);
 EditOp write_op(uint64_t offset, std::string bytes);
 EditOp insert_op(uint64_t offset, std::string bytes);
 EditOp erase_op(uint64_t offset, uint64_t length);

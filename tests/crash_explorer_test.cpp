@@ -70,6 +70,19 @@ TEST_CASE("the explored transactions produce independently computed contents", "
       else
         CHECK_FALSE(fs.exists(path));
     }
+    if (set.expected_nodes_after_first.contains(i)) {
+      const Snapshot tree = fs.snapshot(s.root);
+      for (const auto& [path, node] : set.expected_nodes_after_first.at(i)) {
+        INFO(path);
+        const auto found = tree.find(path);
+        if (!node) {
+          CHECK(found == tree.end());
+        } else {
+          REQUIRE(found != tree.end());
+          CHECK(found->second == *node);
+        }
+      }
+    }
     CHECK(find_shadows(fs, s.root).empty());
     CHECK(find_records(fs, s.root + "/.bpatch").empty());
   }

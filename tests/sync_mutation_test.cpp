@@ -30,9 +30,11 @@ using namespace bpatch::testing;
 namespace {
 
 const std::vector<std::string> kSites = {
-    "journal.parent",     "intent.file",     "intent.dir",           "shadow.file",
-    "shadow.batch",       "shadow.dir",      "manifest.file",        "manifest.commit",
-    "recover.replay.dir", "recover.records", "recover.rollback.dir", "shadow.setid"};
+    "journal.parent",       "intent.file",           "intent.dir",
+    "shadow.file",          "shadow.batch",          "shadow.dir",
+    "manifest.file",        "manifest.commit",       "recover.replay.dir",
+    "recover.records",      "recover.rollback.dir",  "shadow.setid",
+    "recover.replay.chmod", "recover.records.intent"};
 
 // Every site name passed to sync_file/sync_dir/write_synced_file in src/.
 std::set<std::string> sites_in_source() {

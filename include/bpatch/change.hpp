@@ -7,8 +7,12 @@
 //   tx.add(Change::remove("old.dat"));
 //   tx.add(Change::move("old/name.bin", "new/name.bin"));  // no copy: the same inode
 //   tx.add(Change::copy("base.cfg", "site.cfg").with_mode(0600));
+//   tx.add(Change::symlink("lib/libfoo.so", "libfoo.so.2"));
+//   tx.add(Change::mkdir("var/cache", 0750));
+//   tx.add(Change::chmod("bin/tool", 0755));
+//   tx.add(Change::rmdir("old/empty"));
 //
-// Several changes to one target stack in the order added (txn/chain.hpp):
+// Several changes to one file stack in the order added (txn/chain.hpp):
 // expect= of the first refers to the file before them, result= of the last
 // to the file after them.
 //
@@ -68,7 +72,9 @@ struct EditOp {
 
 // One change to one target.
 struct Change {
-  enum class Kind { edit, delta, put, remove, move, copy };
+  // The tree statements (symlink, mkdir, rmdir, chmod) act on the entry
+  // itself: a final symlink in `target` is never followed.
+  enum class Kind { edit, delta, put, remove, symlink, mkdir, rmdir, chmod, move, copy };
   Kind kind = Kind::edit;
   std::string target;             // relative to the root; confined to it
   std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
@@ -82,8 +88,9 @@ struct Change {
   std::string source;                 // edit/delta: read the old content here instead of
                                       // from target (`apply -o`); absolute or cwd-relative
   Data content;                       // put
+  std::string link_target;            // symlink: what the link holds, stored as given
   std::optional<uint32_t> mode;       // the result's permission bits; default: the target's
-                                      // (0644 for a new file)
+                                      // (0644 for a new file); mkdir, chmod: required
   std::string origin;                 // "script.bpatch:12", for messages; may be empty
   std::string from;                   // move, copy: the file (relative to the root, confined as
                                       // target is) whose content the target gets; expect=
@@ -134,6 +141,33 @@ struct Change {
     c.target = std::move(target);
     return c;
   }
+  static Change symlink(std::string target, std::string holds) {
+    Change c;
+    c.kind = Kind::symlink;
+    c.target = std::move(target);
+    c.link_target = std::move(holds);
+    return c;
+  }
+  static Change mkdir(std::string dir, uint32_t permission_bits) {
+    Change c;
+    c.kind = Kind::mkdir;
+    c.target = std::move(dir);
+    c.mode = permission_bits;
+    return c;
+  }
+  static Change rmdir(std::string dir) {
+    Change c;
+    c.kind = Kind::rmdir;
+    c.target = std::move(dir);
+    return c;
+  }
+  static Change chmod(std::string target, uint32_t permission_bits) {
+    Change c;
+    c.kind = Kind::chmod;
+    c.target = std::move(target);
+    c.mode = permission_bits;
+    return c;
+  }
 
   Change&& expecting(const Hash128& pre_image) && {
     expect = pre_image;
@@ -153,7 +187,7 @@ struct Change {
   }
 };
 
-// The statement name of a kind ("edit", "delta", "put", "remove", "move", "copy"), as the
+// The statement name of a kind ("edit", "delta", "put", "remove", …), as the
 // script, the --json reports and the Python results spell it.
 inline const char* change_kind_name(Change::Kind kind) {
   switch (kind) {
@@ -169,6 +203,14 @@ inline const char* change_kind_name(Change::Kind kind) {
       return "move";
     case Change::Kind::copy:
       return "copy";
+    case Change::Kind::symlink:
+      return "symlink";
+    case Change::Kind::mkdir:
+      return "mkdir";
+    case Change::Kind::rmdir:
+      return "rmdir";
+    case Change::Kind::chmod:
+      return "chmod";
   }
   return "?";
 }

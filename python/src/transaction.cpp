@@ -46,12 +46,9 @@ const char* kind_word(Change::Kind kind) {
       return "put()";
     case Change::Kind::remove:
       return "remove()";
-    case Change::Kind::move:
-      return "move";
-    case Change::Kind::copy:
-      return "copy";
+    default:
+      return change_kind_name(kind);
   }
-  return "?";
 }
 
 class PyTransaction {

@@ -125,7 +125,7 @@ std::string canonical_parent(FileSystem& fs, std::string_view path) {
 }
 
 ResolvedPath resolve_in_root(FileSystem& fs, const std::string& root, std::string_view relative,
-                             bool allow_missing) {
+                             bool allow_missing, bool follow_final) {
   const std::string shown(relative);
   if (relative.empty() || relative.starts_with('/'))
     throw Error(Errc::invalid_path, shown, "paths must be relative to the root");
@@ -168,6 +168,8 @@ ResolvedPath resolve_in_root(FileSystem& fs, const std::string& root, std::strin
       out.path = join(dir, pending.front());
       return out;
     }
+    if (st->type == FileType::symlink && last && !follow_final)
+      return ResolvedPath{join(join_all(root, resolved), part), st, {}};
     if (st->type == FileType::symlink) {
       if (++links > kMaxSymlinks)
         throw Error(Errc::invalid_path, shown, "too many levels of symbolic links");

@@ -43,8 +43,10 @@ struct ResolvedPath {
 // symlinks — in the middle and at the end — only while they lead inside root;
 // throws Error(invalid_path) for absolute paths, escapes and symlink loops,
 // Error(not_found) for a missing component unless allow_missing, in which case
-// the missing directories are listed for creation.
+// the missing directories are listed for creation. With follow_final false
+// a final symlink is the result itself (a statement about the link: remove,
+// symlink, rmdir, chmod), never followed.
 ResolvedPath resolve_in_root(FileSystem& fs, const std::string& root, std::string_view relative,
-                             bool allow_missing);
+                             bool allow_missing, bool follow_final = true);
 
 }  // namespace bpatch::paths

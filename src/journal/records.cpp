@@ -169,15 +169,30 @@ std::string encode_manifest(const ManifestRecord& record) {
   std::string out = std::string(kManifestHeader) + "\ntxid " + record.txid + "\njournal " +
                     escape_path(record.journal) + "\nroot " + escape_path(record.root) + "\n";
   for (const auto& e : record.entries) {
-    if (e.op == ManifestEntry::Op::replace) {
-      char mode[16];
-      std::snprintf(mode, sizeof mode, "%o", e.mode);
-      out += "replace " + escape_path(e.shadow) + " " + escape_path(e.target) +
-             " ino=" + std::to_string(e.ino) + " size=" + std::to_string(e.size) + " mode=" + mode +
-             " pre=" + hash_field(e.pre_hash) + " post=" + hash_field(e.post_hash) + "\n";
-    } else {
-      out += "remove " + escape_path(e.target) + " ino=" + std::to_string(e.ino) +
-             " size=" + std::to_string(e.size) + " pre=" + hash_field(e.pre_hash) + "\n";
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "%o", e.mode);
+    const std::string ino = " ino=" + std::to_string(e.ino);
+    const std::string size = " size=" + std::to_string(e.size);
+    switch (e.op) {
+      case ManifestEntry::Op::replace:
+        out += "replace " + escape_path(e.shadow) + " " + escape_path(e.target) + ino + size +
+               " mode=" + mode + " pre=" + hash_field(e.pre_hash) +
+               " post=" + hash_field(e.post_hash) + "\n";
+        break;
+      case ManifestEntry::Op::remove:
+        out += "remove " + escape_path(e.target) + ino + size + " pre=" + hash_field(e.pre_hash) +
+               "\n";
+        break;
+      case ManifestEntry::Op::symlink:
+        out += "symlink " + escape_path(e.shadow) + " " + escape_path(e.target) + ino + size +
+               " post=" + hash_field(e.post_hash) + "\n";
+        break;
+      case ManifestEntry::Op::chmod:
+        out += "chmod " + escape_path(e.target) + ino + " mode=" + mode + "\n";
+        break;
+      case ManifestEntry::Op::rmdir:
+        out += "rmdir " + escape_path(e.target) + ino + "\n";
+        break;
     }
   }
   return seal(std::move(out));
@@ -220,6 +235,25 @@ ManifestRecord decode_manifest(std::string_view bytes, const std::string& name) 
       e.ino = reader.number(f[2], "ino");
       e.size = reader.number(f[3], "size");
       e.pre_hash = reader.hash(f[4], "pre");
+    } else if (f.size() == 6 && f[0] == "symlink") {
+      e.op = ManifestEntry::Op::symlink;
+      e.shadow = reader.path(f[1]);
+      e.target = reader.path(f[2]);
+      e.ino = reader.number(f[3], "ino");
+      e.size = reader.number(f[4], "size");
+      e.mode = 0777;
+      e.post_hash = reader.hash(f[5], "post");
+      if (!e.post_hash) reader.fail_line("a symlink needs its post= hash");
+    } else if (f.size() == 4 && f[0] == "chmod") {
+      e.op = ManifestEntry::Op::chmod;
+      e.target = reader.path(f[1]);
+      e.ino = reader.number(f[2], "ino");
+      e.mode = static_cast<uint32_t>(reader.number(f[3], "mode", 8));
+      if (e.mode > 07777) reader.fail_line("mode out of range");
+    } else if (f.size() == 3 && f[0] == "rmdir") {
+      e.op = ManifestEntry::Op::rmdir;
+      e.target = reader.path(f[1]);
+      e.ino = reader.number(f[2], "ino");
     } else {
       reader.fail_line("unknown manifest line");
     }

@@ -18,6 +18,9 @@
 //   manifest line := "replace " SHADOW " " TARGET " ino=" N " size=" N " mode=" OCT
 //                                   " pre=" (HEX32|"-") " post=" (HEX32|"-")
 //                  | "remove " TARGET " ino=" N " size=" N " pre=" (HEX32|"-")
+//                  | "symlink " SHADOW " " TARGET " ino=" N " size=" N " post=" HEX32
+//                  | "chmod " TARGET " ino=" N " mode=" OCT       ; a directory's mode
+//                  | "rmdir " TARGET " ino=" N                    ; after the others
 //   PATH     := absolute path, bytes <= 0x20, '%' and 0x7f written as %XX
 //   HEX32    := XXH3-128 in canonical hex (the checksum is over the record's bytes)
 #pragma once
@@ -41,14 +44,17 @@ struct IntentRecord {
 };
 
 struct ManifestEntry {
-  enum class Op { replace, remove };
+  // replace: rename a shadow file over the target; symlink: the same with a
+  // shadow symlink; remove: unlink the target; chmod: set a directory's
+  // mode; rmdir: remove a directory.
+  enum class Op { replace, remove, symlink, chmod, rmdir };
   Op op = Op::replace;
-  std::string shadow;  // replace only
+  std::string shadow;  // replace, symlink
   std::string target;
-  uint64_t ino = 0;   // replace: the shadow's inode (the target's after the rename);
-                      // remove: the target's inode
-  uint64_t size = 0;  // the size that inode has
-  uint32_t mode = 0;  // replace only
+  uint64_t ino = 0;   // replace, symlink: the shadow's inode (the target's after the rename);
+                      // remove, chmod, rmdir: the target's inode
+  uint64_t size = 0;  // replace, symlink, remove: the size that inode has
+  uint32_t mode = 0;  // replace, chmod
   std::optional<Hash128> pre_hash;
   std::optional<Hash128> post_hash;
   bool operator==(const ManifestEntry&) const = default;

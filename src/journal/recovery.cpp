@@ -41,6 +41,25 @@ void check_beneath_root(const std::string& root, const std::string& journal_dir,
         "names " + path + ", which is not beneath its root " + root + "; nothing was changed");
 }
 
+bool has_shadow(const ManifestEntry& e) {
+  return e.op == ManifestEntry::Op::replace || e.op == ManifestEntry::Op::symlink;
+}
+
+FileType shadow_type(const ManifestEntry& e) {
+  return e.op == ManifestEntry::Op::symlink ? FileType::symlink : FileType::regular;
+}
+
+// A shadow recovery may delete: a file or symlink of its shadow name.
+bool is_deletable_shadow(const std::optional<FileStat>& st) {
+  return st && (st->type == FileType::regular || st->type == FileType::symlink);
+}
+
+// The directory the entry names, when it is still the one the transaction
+// recorded; anything else there is left alone.
+bool is_recorded_dir(const std::optional<FileStat>& st, const ManifestEntry& e) {
+  return st && st->type == FileType::directory && st->id.ino == e.ino;
+}
+
 }  // namespace
 
 // A manifest under its final name was synced before it was renamed there,
@@ -65,7 +84,7 @@ ManifestRecord load_manifest(FileSystem& fs, const Journal& journal, const std::
   check_home(record, journal, path);
   for (const auto& e : record.entries) {
     check_beneath_root(record.root, journal.dir(), e.target, path);
-    if (e.op == ManifestEntry::Op::replace && e.shadow != paths::shadow_path(e.target, txid))
+    if (has_shadow(e) && e.shadow != paths::shadow_path(e.target, txid))
       throw Error(Errc::journal, path,
                   "the shadow " + e.shadow + " is not the shadow name of " + e.target +
                       "; nothing was changed");
@@ -106,12 +125,19 @@ void unlink_if_present(FileSystem& fs, const std::string& path) {
 }
 
 // Deletes every record file of txid, then makes the deletions durable.
-void delete_records(Durability& sync, const Journal& journal, const std::string& txid) {
+// `keeps_new_dirs`: the transaction committed directories that may be empty
+// (a mkdir), which its intent lists for a rollback to remove.
+void delete_records(Durability& sync, const Journal& journal, const std::string& txid,
+                    bool keeps_new_dirs = false) {
   FileSystem& fs = sync.fs();
   // The intent goes first: a manifest left alone is replayed again (a no-op);
   // an intent left alone would be rolled back, which only deletes shadow
-  // names that no longer exist.
+  // names that no longer exist — and empty directories it created.
   unlink_if_present(fs, journal.intent_path(txid));
+  // So when an empty directory is one of the results, the intent's deletion
+  // must be durable before the manifest's: a crash that kept only the
+  // latter would have the rollback remove a directory the commit made.
+  if (keeps_new_dirs) sync.sync_dir(journal.dir(), "recover.records.intent");
   unlink_if_present(fs, journal.manifest_tmp_path(txid));
   unlink_if_present(fs, journal.manifest_path(txid));
   // Until this sync the records may come back after a crash and be replayed
@@ -132,29 +158,34 @@ void delete_records(Durability& sync, const Journal& journal, const std::string&
 
 void replay(Durability& journal_sync, const Journal& journal, const ManifestRecord& manifest,
             PendingTransaction* report) {
+  using Op = ManifestEntry::Op;
   const auto view = view_for(journal_sync.fs(), manifest.root, journal);
   Durability sync = journal_sync.on(*view);
   FileSystem& fs = *view;
-  std::set<std::string> dirs;
-  size_t renamed = 0, removed = 0;
+  std::set<std::string> dirs, chmodded, rmdirred;
+  size_t renamed = 0, removed = 0, moded = 0;
+  std::string left;  // directories an rmdir found not empty
   // Check everything first, so that an inconsistency touches nothing.
   for (const auto& e : manifest.entries) {
     const auto target = fs.lstat(e.target);
-    if (e.op == ManifestEntry::Op::replace) {
+    if (has_shadow(e)) {
       const auto shadow = fs.lstat(e.shadow);
-      if (shadow && (shadow->type != FileType::regular || shadow->id.ino != e.ino))
+      if (shadow && (shadow->type != shadow_type(e) || shadow->id.ino != e.ino))
         inconsistent(e.shadow, manifest.txid, "the shadow file is not the one staged");
-      if (!shadow && !(target && target->type == FileType::regular && target->id.ino == e.ino &&
+      if (!shadow && !(target && target->type == shadow_type(e) && target->id.ino == e.ino &&
                        target->id.size == e.size))
         inconsistent(e.target, manifest.txid,
                      "its shadow is gone and the file is not the new content");
-    } else if (target && !(target->id.ino == e.ino && target->id.size == e.size)) {
+    } else if (e.op == Op::remove && target &&
+               !(target->id.ino == e.ino && target->id.size == e.size)) {
       inconsistent(e.target, manifest.txid, "the file to remove was replaced by another");
     }
   }
+  // Renames and unlinks in order, then directories' modes, then rmdirs
+  // (recorded children first).
   for (const auto& e : manifest.entries) {
     const auto target = fs.lstat(e.target);
-    if (e.op == ManifestEntry::Op::replace) {
+    if (has_shadow(e)) {
       const auto shadow = fs.lstat(e.shadow);
       if (!shadow) continue;  // already renamed
       if (target && target->id.ino == shadow->id.ino) {
@@ -165,21 +196,57 @@ void replay(Durability& journal_sync, const Journal& journal, const ManifestReco
         fs.rename(e.shadow, e.target);
       }
       ++renamed;
-    } else {
+    } else if (e.op == Op::remove) {
       if (!target) continue;
       fs.unlink(e.target);
       ++removed;
+    } else {
+      continue;
     }
     dirs.insert(paths::dirname(e.target));
   }
-  // The renames and unlinks must be durable before the manifest that would
-  // redo them is deleted.
-  for (const auto& dir : dirs) sync.sync_dir(dir, "recover.replay.dir");
-  delete_records(sync, journal, manifest.txid);
+  for (const auto& e : manifest.entries) {
+    if (e.op != Op::chmod) continue;
+    const auto target = fs.lstat(e.target);
+    if (!is_recorded_dir(target, e)) continue;  // gone or replaced since: not ours to change
+    if (target->mode != e.mode) fs.set_mode(e.target, e.mode);
+    chmodded.insert(e.target);  // synced even when an earlier run set it
+    ++moded;
+  }
+  for (const auto& e : manifest.entries) {
+    if (e.op != Op::rmdir) continue;
+    if (!is_recorded_dir(fs.lstat(e.target), e)) continue;
+    try {
+      fs.remove_dir(e.target);
+    } catch (const Error& err) {
+      // Someone put a file in it after the commit: the directory stays, and
+      // recovery is not stuck over it.
+      if (err.sys_errno() != ENOTEMPTY && err.sys_errno() != EEXIST) throw;
+      left += (left.empty() ? "" : ", ") + e.target;
+      continue;
+    }
+    ++removed;
+    rmdirred.insert(e.target);
+    dirs.insert(paths::dirname(e.target));
+  }
+  // The renames, unlinks and rmdirs must be durable before the manifest that
+  // would redo them is deleted. (A directory removed here is not synced: its
+  // parent's sync makes its removal durable, and rmdir needed it empty.)
+  for (const auto& dir : dirs)
+    if (!rmdirred.contains(dir)) sync.sync_dir(dir, "recover.replay.dir");
+  // So must a directory's new mode (an fsync of the directory writes its
+  // inode): after the records go, nothing would set it again.
+  for (const auto& dir : chmodded) sync.sync_dir(dir, "recover.replay.chmod");
+  const bool keeps_new_dirs =
+      std::any_of(manifest.entries.begin(), manifest.entries.end(),
+                  [](const ManifestEntry& e) { return e.op == ManifestEntry::Op::chmod; });
+  delete_records(sync, journal, manifest.txid, keeps_new_dirs);
   if (report) {
     report->plan = "replayed: " + std::to_string(renamed) + " renamed, " + std::to_string(removed) +
-                   " removed, " + std::to_string(manifest.entries.size() - renamed - removed) +
+                   " removed, " + std::to_string(moded) + " mode(s) set, " +
+                   std::to_string(manifest.entries.size() - renamed - removed - moded) +
                    " already in place";
+    if (!left.empty()) report->plan += "; left in place, not empty: " + left;
   }
 }
 
@@ -194,8 +261,7 @@ void roll_back(Durability& journal_sync, const Journal& journal, const std::stri
     std::set<std::string> dirs_to_sync;
     for (const auto& shadow : intent->shadows) {
       if (!paths::is_shadow_of(shadow, txid)) continue;  // never delete a name we did not make
-      const auto st = fs.lstat(shadow);
-      if (!st || st->type != FileType::regular) continue;
+      if (!is_deletable_shadow(fs.lstat(shadow))) continue;
       fs.unlink(shadow);
       ++deleted;
       dirs_to_sync.insert(paths::dirname(shadow));
@@ -228,20 +294,24 @@ std::string abandon_committed(Durability& journal_sync, const Journal& journal,
   for (const auto& e : manifest.entries) {
     targets->push_back(e.target);
     const auto target = fs.lstat(e.target);
-    if (e.op == ManifestEntry::Op::remove) {
+    if (e.op == ManifestEntry::Op::remove || e.op == ManifestEntry::Op::rmdir) {
       (target ? still_old : now_new).push_back(e.target);
+      continue;
+    }
+    if (e.op == ManifestEntry::Op::chmod) {
+      const bool set = target && target->mode == e.mode;
+      (set ? now_new : still_old).push_back(e.target);
       continue;
     }
     const auto shadow = fs.lstat(e.shadow);
     if (target && target->id.ino == e.ino) {
       now_new.push_back(e.target);
-    } else if (shadow && shadow->type == FileType::regular && shadow->id.ino == e.ino) {
+    } else if (is_deletable_shadow(shadow) && shadow->id.ino == e.ino) {
       still_old.push_back(e.target);
     } else {
       neither.push_back(e.target);
     }
-    if (shadow && shadow->type == FileType::regular &&
-        paths::is_shadow_of(e.shadow, manifest.txid)) {
+    if (is_deletable_shadow(shadow) && paths::is_shadow_of(e.shadow, manifest.txid)) {
       fs.unlink(e.shadow);
       dirs.insert(paths::dirname(e.shadow));
     }
@@ -304,10 +374,11 @@ std::vector<PendingTransaction> status_of(FileSystem& fs, const Journal& journal
       std::string lost;
       for (const auto& e : manifest->entries) {
         pending.targets.push_back(e.target);
-        const bool pending = e.op == ManifestEntry::Op::replace ? fs.lstat(e.shadow).has_value()
+        const bool pending = has_shadow(e)                      ? fs.lstat(e.shadow).has_value()
+                             : e.op == ManifestEntry::Op::chmod ? false
                                                                 : fs.lstat(e.target).has_value();
         if (pending) ++to_rename;
-        if (e.op == ManifestEntry::Op::replace && !pending) {
+        if (has_shadow(e) && !pending) {
           const auto target = fs.lstat(e.target);
           if (!target || target->id.ino != e.ino) lost += (lost.empty() ? "" : ", ") + e.target;
         }

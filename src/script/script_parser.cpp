@@ -8,6 +8,10 @@
 //             / "remove" TARGET [expect]
 //             / "move" SRC TARGET [expect]          ; expect= names SRC's content
 //             / "copy" SRC TARGET [expect] [mode]
+//             / "symlink" TARGET LINKTEXT          ; create or replace a symbolic link
+//             / "mkdir" TARGET mode                ; a directory (new, or an existing one's mode)
+//             / "rmdir" TARGET                     ; a directory the transaction leaves empty
+//             / "chmod" TARGET OCTAL               ; mode only (a file or a directory)
 //   op        = "write" OFFSET DATA / "fill" OFFSET LENGTH BYTE
 //             / "insert" OFFSET DATA / "delete" OFFSET LENGTH
 //             / "truncate" SIZE / "append" DATA
@@ -57,6 +61,10 @@ constexpr StatementSpec kStatements[] = {
     {"move", Change::Kind::move, 2, false, false, false, "move SRC DST [expect=xxh3:<hash>]"},
     {"copy", Change::Kind::copy, 2, true, false, false,
      "copy SRC DST [expect=xxh3:<hash>] [mode=0NNN]"},
+    {"symlink", Change::Kind::symlink, 2, false, false, false, "symlink TARGET LINK-TEXT"},
+    {"mkdir", Change::Kind::mkdir, 1, true, false, false, "mkdir DIR mode=0NNN"},
+    {"rmdir", Change::Kind::rmdir, 1, false, false, false, "rmdir DIR"},
+    {"chmod", Change::Kind::chmod, 2, false, false, false, "chmod TARGET 0NNN"},
 };
 
 struct OpSpec {
@@ -160,7 +168,8 @@ void Parser::line(const Line& line) {
   if (op_spec) ctx.fail("edit op `" + keyword + "` must be indented under an `edit` line");
   close_edit();
   if (!statement_spec)
-    ctx.fail("unknown statement " + quoted(keyword) + " (edit, delta, put, remove, move or copy)");
+    ctx.fail("unknown statement " + quoted(keyword) +
+             " (edit, delta, put, remove, move, copy, symlink, mkdir, rmdir or chmod)");
   statement(*statement_spec, line, ctx);
 }
 
@@ -213,6 +222,11 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
         script::confine_path(args[1]->text, "patch", script::PathBase::script_dir, ctx));
   if (spec.kind == Change::Kind::put)
     change.content = script::parse_data(args[1]->text, script_dir_, /*allow_empty=*/true, ctx);
+  if (spec.kind == Change::Kind::symlink)
+    change.link_target = script::parse_link_text(*args[1], ctx);
+  if (spec.kind == Change::Kind::chmod) change.mode = script::parse_mode(args[1]->text, ctx);
+  if (spec.kind == Change::Kind::mkdir && !change.mode)
+    ctx.fail("`mkdir` needs mode= (usage: " + std::string(spec.usage) + ")");
 
   changes_.push_back(std::move(change));
   if (spec.kind == Change::Kind::edit) edit_line_ = line.number;

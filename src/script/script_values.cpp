@@ -114,6 +114,15 @@ std::string confine_path(std::string_view text, const char* what, PathBase base,
   return out;
 }
 
+std::string parse_link_text(const Token& token, const LineContext& ctx) {
+  constexpr size_t kMaxLinkText = 4095;  // PATH_MAX - 1: what symlink(2) accepts
+  if (token.text.empty()) ctx.fail("symlink text is empty");
+  if (token.text.size() > kMaxLinkText)
+    ctx.fail("symlink text is " + std::to_string(token.text.size()) + " bytes (at most " +
+             std::to_string(kMaxLinkText) + ")");
+  return token.text;
+}
+
 std::string join_path(const std::string& dir, const std::string& path) {
   if (dir.empty()) return path;
   return dir.back() == '/' ? dir + path : dir + "/" + path;

@@ -6,6 +6,7 @@
 //   hash   = "xxh3:" 32hexdigit
 //   data   = "hex:" 1*(2hexdigit) / "file:" path    ; path relative to the script
 //   path   = segment *("/" segment)                 ; relative; "." and ".." resolved
+//   link   = 1*4095byte                             ; a symlink's text, stored as given
 //
 // Each parser throws Error(script_syntax, script path, "line N: …") through
 // the LineContext, naming the token and what it should have been.
@@ -39,6 +40,11 @@ enum class PathBase { root, script_dir };
 // that names the base itself. `what` names the path in messages.
 std::string confine_path(std::string_view text, const char* what, PathBase base,
                          const LineContext& ctx);
+
+// A symlink's text: any bytes the lexer accepts (quote one with `=` or a
+// space), not empty, at most PATH_MAX - 1 bytes. Never resolved: where it
+// points is the tree's business, and bpatch never follows it.
+std::string parse_link_text(const Token& token, const LineContext& ctx);
 
 // `dir` + "/" + `path`, or `path` when dir is empty.
 std::string join_path(const std::string& dir, const std::string& path);

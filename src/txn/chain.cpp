@@ -56,7 +56,7 @@ std::optional<uint64_t> output_size_of(FileSystem& fs, const PlannedChange& p) {
       return p.source_stat ? std::optional(p.source_stat->id.size) : std::nullopt;
     case Kind::delta:
       return inspect_patch(*open_source(fs, p.change->patch)).target_size;
-    case Kind::remove:
+    default:  // no content: never first in a chain
       break;
   }
   return std::nullopt;
@@ -204,8 +204,7 @@ void produce_step(FileSystem& fs, const PlannedChange& step, const Source* input
       out.write_from(*content, 0, content->size());
       return;
     }
-    case Kind::move:
-    case Kind::remove:
+    default:  // a move is read, not run; the rest never stack
       break;
   }
   throw Error(Errc::usage, step.target, "cannot stack this change");

@@ -35,8 +35,11 @@ void check_expectation(FileSystem& fs, const Change& change, const std::string& 
                     " but the file hashes to xxh3:" + planned.pre_hash->hex());
 }
 
+}  // namespace
+
 void check_replaceable(const TransactionOptions& options, const std::string& path,
-                       const FileStat& st) {
+                       const FileStat& st, bool symlink_ok) {
+  if (st.type == FileType::symlink && symlink_ok) return;
   if (st.type != FileType::regular) throw Error(Errc::not_regular, path, "is not a regular file");
   if (st.nlink > 1 && !options.allow_hardlinks)
     throw Error(
@@ -44,6 +47,8 @@ void check_replaceable(const TransactionOptions& options, const std::string& pat
         "has " + std::to_string(st.nlink) +
             " hard links; replacing it would split them (use --allow-hardlinks to do it anyway)");
 }
+
+namespace {
 
 // result= (idempotent apply): a target that already has the new content (and
 // mode) is left alone; one that has neither the old (expect=) nor the new
@@ -101,8 +106,11 @@ void check_data_paths(FileSystem& fs, const Change& change) {
 
 void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& change,
               PlannedChange& p) {
-  check_data_paths(fs, change);
   using Kind = Change::Kind;
+  if (change.kind == Kind::symlink || change.kind == Kind::mkdir || change.kind == Kind::rmdir ||
+      change.kind == Kind::chmod)
+    return plan_tree_statement(fs, options, change, p);
+  check_data_paths(fs, change);
   // A delta with result= and no expect= makes a new file from an empty old
   // one when its target does not exist (as `bpatch diff` writes new files).
   const bool creating_delta =
@@ -114,8 +122,11 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   const bool may_create = change.kind == Kind::put || change.kind == Kind::move ||
                           change.kind == Kind::copy || !change.source.empty() || creating_delta;
   check_path_length(paths::join(options.root, change.target));  // as written, then as resolved
-  auto resolved =
-      paths::resolve_in_root(fs, options.root, change.target, may_create || idempotent_remove);
+  // A remove removes the name it is given: a symlink itself, not its target.
+  const bool is_remove = change.kind == Kind::remove;
+  auto resolved = paths::resolve_in_root(fs, options.root, change.target,
+                                         may_create || idempotent_remove, !is_remove);
+  if (is_remove) p.action = PlannedChange::Action::remove;
   const std::string journal = journal::dir_for(options.root, options.journal);
   if (resolved.path == journal || resolved.path.starts_with(journal + "/"))
     throw Error(Errc::invalid_path, resolved.path, "is inside the journal directory");
@@ -123,7 +134,10 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   p.target_stat = resolved.stat;
   p.missing_dirs = resolved.missing_dirs;
   check_path_length(p.target);
-  if (p.target_stat) check_replaceable(options, p.target, *p.target_stat);
+  if (p.target_stat) check_replaceable(options, p.target, *p.target_stat, is_remove);
+  if (p.target_stat && p.target_stat->type == FileType::symlink && change.expect)
+    throw Error(Errc::usage, p.target,
+                "is a symbolic link: expect= is a file's content hash (remove it without one)");
   if (!p.target_stat && idempotent_remove) {
     p.unchanged = true;
     p.note = "already up to date";
@@ -185,6 +199,8 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
     case Kind::move:
     case Kind::copy:
       break;
+    default:  // the tree statements: plan_tree_statement
+      break;
   }
 }
 
@@ -208,6 +224,7 @@ std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions
     plan_one(fs, options, change, p);
   };
   std::set<std::string> targets;
+  std::set<std::string> file_targets;  // everything but directories
   for (size_t i = 0; i < changes.size(); ++i) {
     const Change& change = changes[i];
     plan[i].change = &change;
@@ -224,14 +241,17 @@ std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions
     if (twice || (!carried && plan[i].remove_source && !targets.insert(plan[i].source).second))
       throw Error(Errc::usage, twice ? plan[i].target : plan[i].source,
                   where(change) + "this file is changed twice in one transaction, under two names");
+    const auto action = plan[i].action;
+    if (action != PlannedChange::Action::dir_mode && action != PlannedChange::Action::rmdir)
+      file_targets.insert(plan[i].target);
   }
-  // A target must not also be a directory another change creates, nor the
-  // source of another change (its shadow would be read after the rename).
+  // A file target must not also be a directory another change creates.
   for (const auto& p : plan) {
     for (const auto& dir : p.missing_dirs)
-      if (targets.contains(dir))
+      if (file_targets.contains(dir))
         throw Error(Errc::usage, dir, "is both a file target and a directory to create");
   }
+  check_rmdirs_leave_empty(fs, plan);
   check_free_space(fs, plan);
   return plan;
 }
@@ -280,7 +300,10 @@ void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out) {
         out.write_from(*content, 0, content->size());
         break;
       }
-      case Change::Kind::remove:
+      case Change::Kind::chmod:  // of a file: its content copied (File::clone_range where it can)
+        planned.edits->emit(*open_validated_source(fs, planned), out);
+        break;
+      default:  // remove and the other tree statements write no content
         break;
     }
   } catch (const Error& e) {

@@ -15,6 +15,12 @@
 namespace bpatch {
 
 struct PlannedChange {
+  // What staging and the manifest do for it, decided from the change and
+  // what is on disk: a shadow file renamed over the target (edit, delta,
+  // put, chmod of a file), a shadow symlink renamed over it, an unlink, a
+  // directory's mode set at replay (mkdir, chmod of a directory), or an rmdir.
+  enum class Action { content, symlink, remove, dir_mode, rmdir };
+  Action action = Action::content;
   const Change* change = nullptr;
   std::string target;                     // absolute, resolved
   std::optional<FileStat> target_stat;    // nullopt: the target does not exist yet
@@ -26,6 +32,7 @@ struct PlannedChange {
   uint32_t mode = 0644;
   uint64_t expected_size = 0;  // for progress; 0 when unknown
   bool unchanged = false;      // nothing to do (patch already applied)
+  bool creates_dir = false;    // mkdir of a new directory (the last of missing_dirs)
   std::string note;
 
   // move, copy (txn/transfer.hpp): `source` is the resolved `from`.
@@ -49,6 +56,17 @@ struct PlannedChange {
 // Throws the first problem found, naming the file (and script line).
 std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions& options,
                                         const std::vector<Change>& changes);
+
+// The tree statements (symlink, mkdir, rmdir, chmod): plan_tree.cpp.
+void plan_tree_statement(FileSystem& fs, const TransactionOptions& options, const Change& change,
+                         PlannedChange& p);
+// Throws unless every entry of each planned rmdir's directory is removed by
+// the plan itself (called at validation, and again before the commit).
+void check_rmdirs_leave_empty(FileSystem& fs, const std::vector<PlannedChange>& plan);
+// Throws unless a target may be replaced: a regular file (not hard-linked
+// unless allowed) or, for the statements about links, a symlink.
+void check_replaceable(const TransactionOptions& options, const std::string& path,
+                       const FileStat& st, bool symlink_ok = false);
 
 // Opens the old content of a planned edit/delta and checks that it is still
 // the file that was validated.

@@ -9,6 +9,7 @@
 // to it names the crash.
 #include "bpatch/transaction.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <map>
@@ -44,7 +45,7 @@ FileResult result_of(const PlannedChange& p) {
   r.note = p.note;
   if (p.unchanged)
     r.action = FileResult::Action::unchanged;
-  else if (p.change->kind == Change::Kind::remove)
+  else if (p.action == PlannedChange::Action::remove || p.action == PlannedChange::Action::rmdir)
     r.action = FileResult::Action::removed;
   else if (!p.target_stat)
     r.action = FileResult::Action::created;
@@ -149,7 +150,7 @@ void stage_all(Durability& sync, const TransactionOptions& options,
                const std::vector<PlannedChange*>& work) {
   std::vector<PlannedChange*> jobs;
   for (auto* p : work)
-    if (p->change->kind != Change::Kind::remove) jobs.push_back(p);
+    if (p->action == PlannedChange::Action::content) jobs.push_back(p);
   // Watches are taken before any shadow is written, so that their sync
   // reports every write-back error of the shadows.
   const auto watches = watch_for_batch(sync.fs(), jobs);
@@ -212,7 +213,7 @@ void stage_all(Durability& sync, const TransactionOptions& options,
 
 void decode_into_hashes(FileSystem& fs, std::vector<PlannedChange>& plan) {
   for (auto& p : plan) {
-    if (p.unchanged || p.stacked || p.change->kind == Change::Kind::remove) continue;
+    if (p.unchanged || p.stacked || p.action != PlannedChange::Action::content) continue;
     // A delta's declared size (checked against free space) bounds the work.
     const bool declared = p.change->kind == Change::Kind::delta && p.expected_size > 0;
     HashingSink sink(declared ? p.expected_size : UINT64_MAX);
@@ -247,6 +248,7 @@ class Commit {
   std::vector<PlannedChange*> validate(std::vector<PlannedChange>& plan,
                                        const std::vector<Change>& changes) {
     plan = plan_changes(fs(), options_, changes);
+    plan_ = &plan;
     std::vector<PlannedChange*> work;
     for (auto& p : plan)
       if (!p.unchanged && !p.stacked) work.push_back(&p);  // stacked: staged by its chain
@@ -261,7 +263,9 @@ class Commit {
     for (auto* p : work) {
       for (const auto& dir : p->missing_dirs)
         if (new_dirs.insert(dir).second) intent_.dirs.push_back(dir);
-      if (p->change->kind != Change::Kind::remove) {
+      if (p->creates_dir) private_dirs_.insert(p->target);
+      if (p->action == PlannedChange::Action::content ||
+          p->action == PlannedChange::Action::symlink) {
         p->shadow = paths::shadow_path(p->target, txid_);
         intent_.shadows.push_back(p->shadow);
         for (const auto& scratch : name_scratch_files(*p, txid_))  // stacked changes
@@ -282,12 +286,19 @@ class Commit {
   void stage(const std::vector<PlannedChange*>& work) {
     std::set<std::string> dirs_to_sync;
     for (const auto& dir : intent_.dirs) {
-      if (!fs().lstat(dir)) fs().make_dir(dir, 0755);
+      // A directory a mkdir asked for stays private (0700) until the commit;
+      // replay gives it its mode.
+      if (!fs().lstat(dir)) fs().make_dir(dir, private_dirs_.contains(dir) ? 0700 : 0755);
       dirs_to_sync.insert(paths::dirname(dir));
     }
     stage_all(sync_, options_, work);
-    for (auto* p : work)
-      if (p->change->kind != Change::Kind::remove) dirs_to_sync.insert(paths::dirname(p->shadow));
+    for (auto* p : work) {
+      if (p->action == PlannedChange::Action::symlink) {
+        fs().make_symlink(p->change->link_target, p->shadow);
+        p->shadow_ino = fs().lstat(p->shadow)->id.ino;
+      }
+      if (!p->shadow.empty()) dirs_to_sync.insert(paths::dirname(p->shadow));
+    }
     // The shadows' names (and the directories created for them) must be
     // durable before the commit: a manifest whose shadow vanished in a
     // crash could not be replayed.
@@ -297,6 +308,7 @@ class Commit {
   // Step 8: nobody may have changed a target since we validated it.
   void check_targets_unchanged(const std::vector<PlannedChange*>& work) {
     for (auto* p : work) {
+      if (p->creates_dir) continue;  // ours, made while staging
       const auto now = fs().lstat(p->target);
       const bool same = p->target_stat ? (now && now->id == p->target_stat->id) : !now;
       if (!same)
@@ -309,33 +321,74 @@ class Commit {
                       "the file changed while bpatch was working on it");
       }
     }
+    try {
+      check_rmdirs_leave_empty(fs(), *plan_);
+    } catch (const Error& e) {
+      throw Error(Errc::concurrent_change, e.path(),
+                  "changed while bpatch was working on it: " + e.message());
+    }
   }
 
   // Step 9: write the manifest under a temporary name and make its bytes
   // durable, so the name we commit by never points at a torn record.
   void write_manifest(const std::vector<PlannedChange*>& work) {
     manifest_ = journal::ManifestRecord{txid_, journal_->dir(), options_.root, {}};
+    std::vector<journal::ManifestEntry> rmdirs;
     for (auto* p : work) {
-      journal::ManifestEntry e;
-      e.target = p->target;
-      e.pre_hash = p->pre_hash;
-      if (p->change->kind == Change::Kind::remove) {
-        e.op = journal::ManifestEntry::Op::remove;
-        e.ino = p->target_stat->id.ino;
-        e.size = p->target_stat->id.size;
-      } else {
-        e.op = journal::ManifestEntry::Op::replace;
-        e.shadow = p->shadow;
-        e.ino = p->shadow_ino;
-        e.size = p->size;
-        e.mode = p->mode;
-        e.post_hash = p->post_hash;
-      }
-      manifest_.entries.push_back(std::move(e));
+      journal::ManifestEntry e = manifest_entry(*p);
+      if (e.op == journal::ManifestEntry::Op::rmdir)
+        rmdirs.push_back(std::move(e));
+      else
+        manifest_.entries.push_back(std::move(e));
+      // A move: its old name goes right after the new one is in place.
       if (auto removal = source_removal(*p)) manifest_.entries.push_back(std::move(*removal));
     }
+    // Replay removes directories last, children before their parents.
+    std::sort(rmdirs.begin(), rmdirs.end(), [](const auto& a, const auto& b) {
+      return a.target.size() != b.target.size() ? a.target.size() > b.target.size()
+                                                : a.target < b.target;
+    });
+    for (auto& e : rmdirs) manifest_.entries.push_back(std::move(e));
     journal::write_synced_file(sync_, journal_->manifest_tmp_path(txid_),
                                journal::encode_manifest(manifest_), "manifest.file");
+  }
+
+  journal::ManifestEntry manifest_entry(const PlannedChange& p) {
+    using Op = journal::ManifestEntry::Op;
+    journal::ManifestEntry e;
+    e.target = p.target;
+    e.pre_hash = p.pre_hash;
+    switch (p.action) {
+      case PlannedChange::Action::remove:
+        e.op = Op::remove;
+        e.ino = p.target_stat->id.ino;
+        e.size = p.target_stat->id.size;
+        break;
+      case PlannedChange::Action::rmdir:
+        e.op = Op::rmdir;
+        e.ino = p.target_stat->id.ino;
+        break;
+      case PlannedChange::Action::dir_mode: {
+        e.op = Op::chmod;
+        const auto st = fs().lstat(p.target);  // a new one exists since staging
+        if (!st || st->type != FileType::directory)
+          throw Error(Errc::concurrent_change, p.target,
+                      "the directory changed while bpatch was working on it");
+        e.ino = st->id.ino;
+        e.mode = p.mode;
+        break;
+      }
+      case PlannedChange::Action::content:
+      case PlannedChange::Action::symlink:
+        e.op = p.action == PlannedChange::Action::symlink ? Op::symlink : Op::replace;
+        e.shadow = p.shadow;
+        e.ino = p.shadow_ino;
+        e.size = p.size;
+        e.mode = p.action == PlannedChange::Action::symlink ? 0777 : p.mode;
+        e.post_hash = p.post_hash;
+        break;
+    }
+    return e;
   }
 
   // Any failure in steps 5-9: undo. The intent on disk lists everything we
@@ -415,6 +468,8 @@ class Commit {
   std::optional<journal::Journal> journal_;
   bool created_journal_ = false;
   std::string txid_;
+  std::vector<PlannedChange>* plan_ = nullptr;
+  std::set<std::string> private_dirs_;  // new directories a mkdir asked for
   journal::IntentRecord intent_;
   journal::ManifestRecord manifest_;
 };

@@ -18,21 +18,6 @@ std::string shadow_dir(const PlannedChange& p) {
   return paths::dirname(p.missing_dirs.empty() ? p.target : p.missing_dirs.front());
 }
 
-// A move takes the file a path names, not what a final symbolic link points
-// to (that would leave the link dangling): lstat of the last name, in its
-// resolved directory.
-bool names_a_symlink(FileSystem& fs, const std::string& root, const std::string& relative) {
-  const size_t slash = relative.rfind('/');
-  const std::string name = slash == std::string::npos ? relative : relative.substr(slash + 1);
-  if (name.empty() || name == "." || name == "..") return false;
-  const std::string dir =
-      slash == std::string::npos
-          ? root
-          : paths::resolve_in_root(fs, root, relative.substr(0, slash), false).path;
-  const auto st = fs.lstat(paths::join(dir, name));
-  return st && st->type == FileType::symlink;
-}
-
 }  // namespace
 
 bool plan_transfer_source(FileSystem& fs, const TransactionOptions& options, const Change& change,
@@ -42,7 +27,9 @@ bool plan_transfer_source(FileSystem& fs, const TransactionOptions& options, con
   if (change.from.empty())
     throw Error(Errc::usage, p.target, std::string("a ") + verb + " needs the file to take");
   check_path_length(paths::join(options.root, change.from));
-  const auto resolved = paths::resolve_in_root(fs, options.root, change.from, true);
+  // A move takes the name it is given: a final symbolic link is not followed
+  // (it would be left dangling), and refused below.
+  const auto resolved = paths::resolve_in_root(fs, options.root, change.from, true, !move);
   const std::string journal = journal::dir_for(options.root, options.journal);
   if (resolved.path == journal || resolved.path.starts_with(journal + "/"))
     throw Error(Errc::invalid_path, resolved.path, "is inside the journal directory");
@@ -65,8 +52,8 @@ bool plan_transfer_source(FileSystem& fs, const TransactionOptions& options, con
                 std::string("does not exist (the file to ") + verb + ")", ENOENT);
   }
   const FileStat& st = *resolved.stat;
-  if (move && names_a_symlink(fs, options.root, change.from))
-    throw Error(Errc::not_regular, paths::join(options.root, change.from),
+  if (st.type == FileType::symlink)
+    throw Error(Errc::not_regular, resolved.path,
                 "is a symbolic link: move takes regular files only");
   if (st.type == FileType::directory)
     throw Error(
