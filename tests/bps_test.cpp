@@ -2,12 +2,19 @@
 // independent test-side encoder that uses all four actions, overlapping and
 // far TargetCopy, corruption tables, hostile patches with valid CRCs, wrong
 // source and already-applied sources.
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <random>
 
 #include "bpatch/format.hpp"
+#include "bpatch/io.hpp"
+#include "bpatch/posix_file_system.hpp"
 #include "formats/crc32.hpp"
 #include "testing/rom_harness.hpp"
+#include "testing/test_files.hpp"
 
 using namespace bpatch;
 using namespace bpatch::testing;
@@ -358,4 +365,31 @@ TEST_CASE("CRC-32: the check value, every alignment and split, fills", "[bps]") 
   formats::Crc32 fill;
   fill.update_fill(std::byte{0xAB}, 10000);
   CHECK(fill.value() == reference_crc32(Bytes(10000, std::byte{0xAB})));
+}
+
+TEST_CASE("CRC-32 of a file is remembered by identity and recomputed once it changes", "[bps]") {
+  using namespace bpatch::testing;
+  TempDir dir;
+  const std::string path = dir / "big";
+  std::mt19937_64 rng(5);
+  std::string content = random_bytes(rng, 3 << 20);
+  write_file(path, content);
+  PosixFileSystem fs;
+  const auto crc_now = [&] {
+    const auto src = open_source(fs, path);
+    return formats::crc32_of(*src, 0, src->size());
+  };
+  const auto bytes = [](const std::string& s) {
+    return std::as_bytes(std::span(s.data(), s.size()));
+  };
+  CHECK(crc_now() == formats::crc32(bytes(content)));
+  CHECK(crc_now() == formats::crc32(bytes(content)));  // the remembered value
+  content[12345] ^= 0x40;                              // same size, new mtime
+  write_file(path, content);
+  const timespec later[2] = {{0, UTIME_OMIT}, {::time(nullptr) + 10, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, path.c_str(), later, 0) == 0);
+  CHECK(crc_now() == formats::crc32(bytes(content)));
+  content += "x";  // another size
+  write_file(path, content);
+  CHECK(crc_now() == formats::crc32(bytes(content)));
 }

@@ -118,9 +118,13 @@ class PyTransaction {
     add_edit(path, std::move(op));
   }
 
-  void put(const fs::path& path, const py::object& data, std::optional<uint32_t> mode) {
-    if (mode && *mode > 07777)
+  static void check_mode(const fs::path& path, uint32_t mode) {
+    if (mode > 07777)
       throw Error(Errc::usage, path.string(), "mode must be permission bits (0..0o7777)");
+  }
+
+  void put(const fs::path& path, const py::object& data, std::optional<uint32_t> mode) {
+    if (mode) check_mode(path, *mode);
     Change change;
     change.kind = Change::Kind::put;
     change.content.bytes = buffer_bytes(data);
@@ -138,6 +142,18 @@ class PyTransaction {
     Change change;
     change.kind = Change::Kind::remove;
     add_whole(path, std::move(change));
+  }
+  void symlink(const fs::path& path, const std::string& link_text) {
+    add_whole(path, Change::symlink("", link_text));
+  }
+  void mkdir(const fs::path& path, uint32_t mode) {
+    check_mode(path, mode);
+    add_whole(path, Change::mkdir("", mode));
+  }
+  void rmdir(const fs::path& path) { add_whole(path, Change::rmdir("")); }
+  void chmod(const fs::path& path, uint32_t mode) {
+    check_mode(path, mode);
+    add_whole(path, Change::chmod("", mode));
   }
 
   py::object commit() {
@@ -368,7 +384,15 @@ dry_run: validate everything and compute the results, write nothing.
       .def("delta", &T::delta, py::arg("target"), py::arg("patch_path"),
            "Applies a delta patch file to target: bsdiff, ENDSLEY/BSDIFF43, VCDIFF (xdelta3), "
            "IPS, BPS or UPS, found by its magic bytes; the patch's own checksums are verified.")
-      .def("remove", &T::remove, py::arg("path"), "Deletes the file.")
+      .def("remove", &T::remove, py::arg("path"), "Deletes the file (a symlink itself).")
+      .def("symlink", &T::symlink, py::arg("path"), py::arg("target"),
+           "Creates or replaces path with a symbolic link holding target (stored as given).")
+      .def("mkdir", &T::mkdir, py::arg("path"), py::arg("mode"),
+           "Creates the directory with exactly this mode (or sets an existing one's).")
+      .def("rmdir", &T::rmdir, py::arg("path"),
+           "Removes a directory this transaction leaves empty (after every other change).")
+      .def("chmod", &T::chmod, py::arg("path"), py::arg("mode"),
+           "Sets the permission bits only (a file is committed as a copy with that mode).")
       .def("commit", &T::commit,
            "Commits every op at once and returns the CommitResult (also in tx.result). Raises "
            "Error (nothing changed), LockedError, or IncompleteCommit (committed, not finished: "

@@ -199,3 +199,32 @@ def test_generated_sequences_match_model(tmp_path_factory, case):
         for name, content in want.items():
             assert (root / name).read_bytes() == content, name
         assert set(snapshot(root)) == set(before)  # no shadow or record left
+
+
+def test_tree_statements(root):
+    """symlink, mkdir, rmdir and chmod commit with the rest, all or nothing."""
+    (root / "f").write_bytes(b"file")
+    os.chmod(root / "f", 0o644)
+    (root / "old").mkdir()
+    (root / "old" / "x").write_bytes(b"x")
+    os.symlink("f", root / "link")
+    with bpatch.Transaction(root) as tx:
+        tx.symlink("link", "cache")
+        tx.symlink("new-link", "f")
+        tx.mkdir("cache/deep", 0o750)
+        tx.chmod("f", 0o600)
+        tx.remove("old/x")
+        tx.rmdir("old")
+    assert os.readlink(root / "link") == "cache"
+    assert os.readlink(root / "new-link") == "f"
+    assert os.stat(root / "cache" / "deep").st_mode & 0o7777 == 0o750
+    assert os.stat(root / "f").st_mode & 0o7777 == 0o600
+    assert (root / "f").read_bytes() == b"file"
+    assert not (root / "old").exists()
+    before = snapshot(root)
+    tx = bpatch.Transaction(root)
+    tx.mkdir("d2", 0o755)
+    tx.rmdir("cache")  # not empty: deep stays
+    with pytest.raises(bpatch.Error, match="is not empty"):
+        tx.commit()
+    assert snapshot(root) == before

@@ -62,10 +62,45 @@ DataCheck check_data(FileSystem& fs, const Change& c, const std::string& bundle_
   return d;
 }
 
-TargetCheck check_target(FileSystem& fs, const Change& c, const std::string& root) {
+// The tree statements say only what the name must become, so a name that is
+// not that yet counts as old (the statement will make it so), unless the
+// statement cannot apply to what is there.
+TargetCheck check_tree_target(FileSystem& fs, const Change& c, const std::string& path) {
   TargetCheck t;
   t.target = c.target;
+  const auto st = fs.lstat(path);
+  const bool is_dir = st && st->type == FileType::directory;
+  bool is_new = false, applies = true;
+  switch (c.kind) {
+    case Change::Kind::symlink:
+      is_new = st && st->type == FileType::symlink && fs.read_link(path) == c.link_target;
+      applies = !is_dir;
+      break;
+    case Change::Kind::mkdir:
+      is_new = is_dir && st->mode == *c.mode;
+      applies = !st || is_dir;
+      break;
+    case Change::Kind::rmdir:
+      is_new = !st;
+      applies = !st || is_dir;
+      break;
+    default:  // chmod
+      is_new = st && st->type != FileType::symlink && st->mode == *c.mode;
+      applies = st && st->type != FileType::symlink;
+      break;
+  }
+  t.state = is_new ? "new" : applies ? "old" : "neither";
+  if (!applies) t.detail = st ? "cannot apply to what is there" : "does not exist";
+  return t;
+}
+
+TargetCheck check_target(FileSystem& fs, const Change& c, const std::string& root) {
   const std::string path = root + "/" + c.target;
+  if (c.kind == Change::Kind::symlink || c.kind == Change::Kind::mkdir ||
+      c.kind == Change::Kind::rmdir || c.kind == Change::Kind::chmod)
+    return check_tree_target(fs, c, path);
+  TargetCheck t;
+  t.target = c.target;
   const auto st = fs.lstat(path);
   const auto neither = [&](const std::string& why) {
     t.state = "neither";
@@ -77,6 +112,10 @@ TargetCheck check_target(FileSystem& fs, const Change& c, const std::string& roo
     const bool creation = c.kind != Change::Kind::remove && !c.expect;
     t.state = c.kind == Change::Kind::remove ? "new" : creation ? "old" : "";
     if (t.state.empty()) neither("the file does not exist");
+    return t;
+  }
+  if (c.kind == Change::Kind::remove && st->type == FileType::symlink) {
+    t.state = "old";  // a symlink to remove
     return t;
   }
   if (st->type != FileType::regular) {

@@ -4,7 +4,8 @@
 //
 // Crc32 is a streaming state (zlib's crc32() underneath).
 // crc32_of() checksums a range of a Source, reading it in bounded chunks.
-// Thread-safety: a Crc32 object belongs to one thread; the functions are pure.
+// Thread-safety: a Crc32 object belongs to one thread; the functions may be
+// called from any thread.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +33,9 @@ uint32_t crc32(std::span<const std::byte> data);
 
 // CRC-32 of src [offset, offset+length); throws like Source::read when the
 // range is not inside src.
+// A range of 1 MiB or more of a file is read once per process: the result is
+// remembered by the file's identity (dev, inode, size, mtime).
 uint32_t crc32_of(const Source& src, uint64_t offset, uint64_t length);
+uint32_t crc32_of_uncached(const Source& src, uint64_t offset, uint64_t length);
 
 }  // namespace bpatch::formats
