@@ -1,9 +1,12 @@
 // move and stacked changes through the real binary: a script with a move,
 // a bsdiff delta (made by `bsdiff`), a zstd patch-from delta (made by
 // `zstd`) and an edit of one file applies exactly — the expected content
-// computed by `bspatch` and `zstd -d` themselves — and moving a 64 MiB file
-// copies nothing (the same inode, with its data, under the new name).
+// computed by `bspatch` and `zstd -d` themselves; moving a 64 MiB file
+// copies nothing (the same inode, with its data, under the new name); and
+// stacked edits of a 64 MiB file never hold it in memory.
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <random>
@@ -11,6 +14,7 @@
 #include "bpatch/hash.hpp"
 #include "testing/oracles.hpp"
 #include "testing/test_files.hpp"
+#include "testing/test_scale.hpp"
 
 using namespace bpatch;
 using namespace bpatch::testing;
@@ -131,4 +135,57 @@ TEST_CASE("bpatch apply: moving a 64 MiB file copies nothing", "[cli][move]") {
   CHECK(r.out.find("\"move\"") != std::string::npos);
   const auto h = bpatch_cmd({"hash", root + "/current/big.img"});
   CHECK(h.out.find(xxh3(big)) == 0);
+}
+
+TEST_CASE("bpatch apply: three stacked edits of a 64 MiB file stream through scratch files",
+          "[cli][stack]") {
+  TempDir dir;
+  const std::string root = dir / "root";
+  std::mt19937_64 rng(6);
+  const std::string v0 = random_bytes(rng, 64 << 20);
+  write_file(root + "/f", v0);
+  write_file(dir / "s/update.bpatch",
+             "bpatch 1\n"
+             "edit f expect=xxh3:" +
+                 xxh3(v0) +
+                 "\n  insert 0 hex:00112233\n"
+                 "edit f\n  delete 1000 100\n"
+                 "edit f\n  append hex:ff\n  write 30000000 hex:deadbeef\n");
+  std::string want = std::string("\x00\x11\x22\x33", 4) + v0;
+  want = want.substr(0, 1000) + want.substr(1100) + "\xff";
+  want.replace(30000000, 4, "\xde\xad\xbe\xef");
+  // Run in a child of our own and watch its peak resident size (VmHWM of
+  // the program exec'd, not of the copy of this process before the exec).
+  const std::string bin = bpatch_binary();
+  const std::string script = dir / "s/update.bpatch";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execl(bin.c_str(), bin.c_str(), "apply", "-q", "--root", root.c_str(), script.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string comm = bin.substr(bin.rfind('/') + 1).substr(0, 15);
+  long peak_kib = -1;
+  int status = 0;
+  for (;;) {
+    const std::string st = read_file("/proc/" + std::to_string(pid) + "/status");
+    const auto name = st.find("Name:\t"), hwm = st.find("VmHWM:");
+    if (name != std::string::npos && hwm != std::string::npos &&
+        st.compare(name + 6, comm.size() + 1, comm + "\n") == 0)
+      peak_kib = std::max(peak_kib, std::stol(st.substr(hwm + 6)));
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    REQUIRE(done >= 0);
+    if (done == pid) break;
+    ::usleep(2000);
+  }
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(read_file(root + "/f") == want);
+  // The file is 64 MiB; each intermediate result went through a file.
+  INFO("peak RSS " << peak_kib << " KiB");
+  CHECK(peak_kib > 0);
+  CHECK(peak_kib < scaled<long>(24 << 10, 256 << 10));
+  for (const auto& [path, content] : snapshot(root))
+    CHECK(path.find(".bpatch-") == std::string::npos);
 }
