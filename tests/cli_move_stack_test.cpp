@@ -189,3 +189,20 @@ TEST_CASE("bpatch apply: three stacked edits of a 64 MiB file stream through scr
   for (const auto& [path, content] : snapshot(root))
     CHECK(path.find(".bpatch-") == std::string::npos);
 }
+
+TEST_CASE("bpatch verify: a move is old while its source is there, new once moved", "[cli][move]") {
+  TempDir dir;
+  const std::string root = dir / "root", bundle = dir / "bundle";
+  write_file(root + "/a", "hello");
+  write_file(bundle + "/update.bpatch",
+             "bpatch 1\nmove a b expect=xxh3:" + xxh3("hello") + "\ncopy a c\n");
+  const auto before = bpatch_cmd({"verify", bundle, "--root", root});
+  INFO(before.out << before.err);
+  CHECK(before.out.find("old      b") != std::string::npos);
+  CHECK(before.out.find("old      c") != std::string::npos);
+  check_ran(bpatch_cmd({"apply", "--root", root, bundle + "/update.bpatch"}), "apply");
+  const auto after = bpatch_cmd({"verify", bundle, "--root", root});
+  INFO(after.out << after.err);
+  CHECK(after.out.find("new      b") != std::string::npos);
+  CHECK(after.out.find("1 new") != std::string::npos);
+}
