@@ -195,7 +195,7 @@ TEST_CASE("bpatch verify: a move is old while its source is there, new once move
   const std::string root = dir / "root", bundle = dir / "bundle";
   write_file(root + "/a", "hello");
   write_file(bundle + "/update.bpatch",
-             "bpatch 1\nmove a b expect=xxh3:" + xxh3("hello") + "\ncopy a c\n");
+             "bpatch 1\ncopy a c\nmove a b expect=xxh3:" + xxh3("hello") + "\n");
   const auto before = bpatch_cmd({"verify", bundle, "--root", root});
   INFO(before.out << before.err);
   CHECK(before.out.find("old      b") != std::string::npos);
