@@ -338,7 +338,6 @@ void produce_chain(FileSystem& fs, const PlannedChange& carrier, Sink& out) {
   }
   const bool in_memory = carrier.scratch.size() + 1 < steps.size() - k;
   size_t next_scratch = 0;
-  std::string previous;  // the scratch file `input` reads, deleted once read
   for (; k < steps.size(); ++k) {
     PlannedChange& step = *steps[k];
     const Change& change = *step.change;
@@ -370,8 +369,6 @@ void produce_chain(FileSystem& fs, const PlannedChange& carrier, Sink& out) {
           input_hash = sink.finish();  // nullopt when extents were shared unseen
         }
         input = open_source(fs, path);
-        if (!previous.empty()) fs.unlink(previous);
-        previous = path;
       }
       step.size = input->size();
       if (change.result && !input_hash) input_hash = hash_source(*input);
@@ -384,10 +381,12 @@ void produce_chain(FileSystem& fs, const PlannedChange& carrier, Sink& out) {
       rethrow_for_change(change, e);
     }
   }
-  input.reset();
-  // Before the shadows' directories are synced: no scratch name outlives
-  // the commit (a roll back deletes any left by a failure).
-  if (!previous.empty()) fs.unlink(previous);
+}
+
+void delete_scratch_files(FileSystem& fs, const std::vector<PlannedChange*>& work) {
+  for (const auto* p : work)
+    for (const auto& path : p->scratch)
+      if (fs.lstat(path)) fs.unlink(path);
 }
 
 }  // namespace bpatch

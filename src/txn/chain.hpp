@@ -15,11 +15,13 @@
 //   * intermediate results are streamed into scratch files in the shadow
 //     family (shadow_path(TARGET "~N", txid), listed in the intent before
 //     they exist, so a roll back deletes them), never held whole in memory,
-//     and deleted as soon as the next change has read them — before the
+//     and deleted by the committing thread once every shadow is staged
+//     (one place, after the staging threads: a failed unlink is then one
+//     more staging failure, rolled back like the others) — before the
 //     shadows' directories are synced, so none outlives the commit; they
 //     need no fsync. Only one shadow per target reaches the manifest: the
-//     last change carries the chain (PlannedChange::earlier). A dry run keeps
-//     each intermediate result in memory, up to 64 MiB.
+//     last change carries the chain (PlannedChange::earlier). A dry run
+//     keeps each intermediate result in memory, up to 64 MiB.
 //
 // Refused, naming both lines: a remove, move or copy onto a target changed
 // earlier; any change of a path removed or moved away earlier; a move or
@@ -68,5 +70,9 @@ std::vector<std::string> name_scratch_files(PlannedChange& carrier, const std::s
 // Streams the chain's final content into out, through the scratch files
 // (in memory when none are named: a dry run).
 void produce_chain(FileSystem& fs, const PlannedChange& carrier, Sink& out);
+
+// Deletes the scratch files of the staged carriers in `work` (after
+// staging, before the shadows' directories are synced).
+void delete_scratch_files(FileSystem& fs, const std::vector<PlannedChange*>& work);
 
 }  // namespace bpatch

@@ -292,6 +292,7 @@ class Commit {
       dirs_to_sync.insert(paths::dirname(dir));
     }
     stage_all(sync_, options_, work);
+    delete_scratch_files(fs(), work);  // stacked changes' intermediate results (txn/chain.hpp)
     for (auto* p : work) {
       if (p->action == PlannedChange::Action::symlink) {
         fs().make_symlink(p->change->link_target, p->shadow);
