@@ -1,6 +1,7 @@
 // bpatch — crash-safe, all-or-nothing binary patching. The umbrella header.
 #pragma once
 
+#include "bpatch/atomic.hpp"
 #include "bpatch/change.hpp"
 #include "bpatch/diff.hpp"
 #include "bpatch/error.hpp"

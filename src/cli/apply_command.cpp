@@ -172,7 +172,11 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
     changes =
         parse_script(signed_script ? *signed_script : read_text(fs, patch_path, kMaxScriptSize),
                      args.patch, parent_of(patch_path));
+    // A dry run of --atomic is a dry run against the current release (root,
+    // the link resolved), which is what the new release starts as.
+    if (args.atomic && !common.dry_run) return run_apply_atomic(common, std::move(changes));
   } else {
+    if (args.atomic) throw Error(Errc::usage, "", "--atomic applies a .bpatch script, not a delta");
     if (args.target.empty())
       throw Error(Errc::usage, "", "a delta patch needs the TARGET file to apply it to");
     if (!common.root.empty())

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "bpatch/atomic.hpp"
+#include "bpatch/change.hpp"
+#include "bpatch/recovery.hpp"
 #include "bpatch/trust.hpp"
 
 namespace bpatch::cli {
@@ -34,6 +37,7 @@ struct ApplyArgs {
   std::string target;              // for a delta
   std::string output;              // -o
   std::vector<std::string> trust;  // --trust KEY.pub (also $BPATCH_TRUST)
+  bool atomic = false;             // --atomic: --root is a symlink switched to a new release
 };
 
 // `bpatch keygen`, `bpatch sign`, `bpatch verify-signature` (sign_commands.cpp).
@@ -82,6 +86,16 @@ int run_verify(const CommonOptions& common, const VerifyArgs& args);
 // A bundle directory's script (DIR/update.bpatch); any other path as given.
 std::string bundle_script(const std::string& path);
 int run_recover(const CommonOptions& common, const std::string& abandon_txid);
+// `apply --atomic`, `undo --root LINK` and the atomic part of `recover
+// --root LINK` (atomic_commands.cpp).
+int run_apply_atomic(const CommonOptions& common, std::vector<Change> changes);
+int run_undo_atomic(const CommonOptions& common);  // undo_atomic_command.cpp
+// The options of a command on --root LINK (the link itself, not resolved).
+AtomicOptions atomic_options(const CommonOptions& common);
+bool root_is_link(const CommonOptions& common);
+void recover_atomic_switches(const CommonOptions& common, RecoveryReport& report);
+// `status --root LINK`: the atomic updates of LINK's journal, one line each.
+void print_atomic_status(const CommonOptions& common);
 int run_status(const CommonOptions& common);
 int run_hash(const CommonOptions& common, const std::vector<std::string>& files);
 int run_info(const CommonOptions& common, const std::string& patch);

@@ -48,6 +48,8 @@ int run_recover(const CommonOptions& common, const std::string& abandon_txid) {
     report = recover(fs, journal, common.wait_seconds);
   else
     report.transactions.push_back(abandon(fs, journal, abandon_txid, common.wait_seconds));
+  // --root LINK of `apply --atomic`: its interrupted switches too.
+  if (abandon_txid.empty()) recover_atomic_switches(common, report);
   if (common.json) {
     Json j;
     j.begin_object().field("ok", true).field("command", "recover").field("journal", journal);
@@ -80,6 +82,7 @@ int run_status(const CommonOptions& common) {
     return kExitOk;
   }
   if (common.quiet) return kExitOk;
+  print_atomic_status(common);  // --root LINK of `apply --atomic`
   if (pending.empty()) {
     std::printf("no pending transactions in %s\n", quote_controls(journal).c_str());
     return kExitOk;

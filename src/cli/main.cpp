@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   apply->add_option("-o,--output", apply_args.output,
                     "Write the result here and leave TARGET as it is");
   apply->add_flag("--dry-run", common.dry_run, "Validate and report; write nothing");
+  apply->add_flag("--atomic", apply_args.atomic,
+                  "--root is a symlink to a release directory: build the new release beside it "
+                  "(files shared) and switch the link in one rename");
   apply->add_flag("--allow-hardlinks", common.allow_hardlinks,
                   "Replace targets that have several hard links (the links are split)");
   apply
@@ -118,6 +121,12 @@ int main(int argc, char** argv) {
   recover->footer(
       "\nExamples:\n  bpatch recover\n  bpatch recover --root /opt/game --json\n"
       "  bpatch recover --abandon 18ed4410c43d9640-0000558f\n");
+
+  // `bpatch undo --root LINK`: the atomic switch back (undo_atomic_command.cpp).
+  auto* undo = app.add_subcommand(
+      "undo", "Switch --root LINK back to the release it named before `apply --atomic`");
+  add_common(undo, common, wait, true);
+  undo->footer("\nExample:\n  bpatch undo --root /srv/app/current\n");
 
   auto* status =
       app.add_subcommand("status", "List pending transactions in the journal; change nothing");
@@ -233,6 +242,7 @@ int main(int argc, char** argv) {
   try {
     if (*apply) return run_apply(common, apply_args);
     if (*recover) return run_recover(common, abandon_txid);
+    if (*undo) return run_undo_atomic(common);
     if (*status) return run_status(common);
     if (*hash) return run_hash(common, hash_files);
     if (*info) return run_info(common, info_patch);
