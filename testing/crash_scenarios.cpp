@@ -339,6 +339,63 @@ ScenarioSet standard_scenarios() {
     set.expected_after_first.push_back(std::move(expect));
     set.scenarios.push_back(std::move(s));
   }
+  {  // move (a hard link, onto an existing file and into a new directory) and copy.
+    const std::string src = rnd(1500, 200), dst = rnd(600, 201), two = rnd(800, 202);
+    const std::string base = rnd(900, 203);
+    Scenario s;
+    s.name = "move, copy";
+    s.setup = [=](MemoryFileSystem& fs) {
+      for (const char* d : {"/r/a", "/r/b", "/r/c"}) fs.make_dirs(d);
+      fs.write_file("/r/a/src", src);
+      fs.write_file("/r/b/dst", dst);
+      fs.write_file("/r/a/two", two, 0600);
+      fs.write_file("/r/c/base", base);
+    };
+    s.txs.push_back({"move+move-newdir+copy",
+                     {Change::move("a/src", "b/dst"), Change::move("a/two", "n/two"),
+                      Change::copy("c/base", "c/copy")}});
+    s.txs.push_back({"copy-back+edit",
+                     {Change::copy("b/dst", "a/src"), edit_change("c/base", {append_op("!")})}});
+    set.expected_after_first.push_back({{"/r/b/dst", src},
+                                        {"/r/a/src", std::nullopt},
+                                        {"/r/n/two", two},
+                                        {"/r/a/two", std::nullopt},
+                                        {"/r/c/copy", base},
+                                        {"/r/c/base", base}});
+    set.scenarios.push_back(std::move(s));
+  }
+  {  // Stacked changes: two deltas and an edit of one file (two scratch files),
+     // and a move followed by a delta of the moved file.
+    const std::string f0 = rnd(2000, 210), x0 = rnd(1200, 211);
+    const std::string f1 = f0.substr(0, 700) + rnd(150, 212) + f0.substr(900);
+    std::string f2 = f1;
+    for (size_t i = 40; i < f2.size(); i += 173) f2[i] = static_cast<char>(f2[i] ^ 0x21);
+    const std::string f3 = "HEAD" + f2 + "TAIL";
+    const std::string x1 = x0.substr(0, 400) + rnd(90, 213) + x0.substr(400);
+    const IpsDiff d = diff_ips(bytes_of(f1), bytes_of(f2));
+    const std::string f1_bps = text(diff_bps(bytes_of(f0), bytes_of(f1)));
+    const std::string f2_ips = text(encode_ips(d.records, d.truncate));
+    const std::string x1_bps = text(diff_bps(bytes_of(x0), bytes_of(x1)));
+    Scenario s;
+    s.name = "stacked";
+    s.setup = [=](MemoryFileSystem& fs) {
+      for (const char* d : {"/r/s", "/r/m", "/p"}) fs.make_dirs(d);
+      fs.write_file("/r/s/f", f0);
+      fs.write_file("/r/m/x", x0);
+      fs.write_file("/p/f1.bps", f1_bps);
+      fs.write_file("/p/f2.ips", f2_ips);
+      fs.write_file("/p/x1.bps", x1_bps);
+    };
+    s.txs.push_back({"delta+delta+edit, move+delta",
+                     {delta_change("s/f", "/p/f1.bps"), delta_change("s/f", "/p/f2.ips"),
+                      edit_change("s/f", {insert_op(0, "HEAD"), append_op("TAIL")}),
+                      Change::move("m/x", "s/y"), delta_change("s/y", "/p/x1.bps")}});
+    s.txs.push_back(
+        {"edit+edit",
+         {edit_change("s/f", {write_op(0, "head")}), edit_change("s/f", {erase_op(10, 10)})}});
+    set.expected_after_first.push_back({{"/r/s/f", f3}, {"/r/s/y", x1}, {"/r/m/x", std::nullopt}});
+    set.scenarios.push_back(std::move(s));
+  }
   return set;
 }
 

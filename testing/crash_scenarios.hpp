@@ -4,7 +4,9 @@
 // existing file, `remove`, `delta` with a BPS and an IPS patch built by the
 // test-side encoders, a Flips-made BPS from fixtures/vectors and a patch made
 // by the real `bsdiff` (when it is on PATH) — with targets in several
-// directories, a 36-file one with many names unsynced at once (staged with
+// directories, move and copy (a move: a hard link and a remove), stacked
+// changes (two deltas and an edit of one file; a move, then a delta of the
+// moved file), a 36-file one with many names unsynced at once (staged with
 // one syncfs), and a second
 // transaction after the first in the smaller ones; and a tree of symlinks,
 // new, re-moded and removed directories (every tree statement).

@@ -183,8 +183,10 @@ TEST_CASE("script: paths are normalized, quoted, and confined", "[script]") {
     CHECK(c.at(1).content.file == "b.bin");
   }
   SECTION("the same file under two spellings is one target") {
-    const auto e = parse_error("bpatch 1\nremove a/b\nput ./a/x/../b hex:00\n");
-    CHECK_THAT(e.message(), Catch::Contains("line 3") && Catch::Contains("line 2"));
+    // (Whether its changes may stack is the plan's to say: src/txn/chain.hpp.)
+    const auto c = parse("bpatch 1\nremove a/b\nput ./a/x/../b hex:00\n");
+    CHECK(c.at(0).target == "a/b");
+    CHECK(c.at(1).target == "a/b");
   }
 }
 
@@ -224,7 +226,6 @@ TEST_CASE("script: malformed scripts name their line and cause", "[script]") {
       {h + "put a hex:00 mode=0800\n", 2, "not an octal permission"},
       {h + "put a hex:00 mode=017777\n", 2, "not an octal permission"},
       {h + "put a hex:00 mode=0x1ff\n", 2, "not an octal permission"},
-      {h + "remove a\nremove b\nremove a\n", 4, "already changed on line 2"},
       // edit blocks
       {h + "edit a\nremove b\n", 2, "has no ops"},
       {h + "edit a\n", 2, "has no ops"},

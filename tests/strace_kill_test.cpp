@@ -1,5 +1,6 @@
-// Real processes, real file system: the bpatch binary runs a 4-file script
-// (an edit, a put into a new directory, a remove, a bsdiff delta) under
+// Real processes, real file system: the bpatch binary runs a 5-file script
+// (an edit with a second one stacked on it, a put into a new directory, a
+// remove, a bsdiff delta, a move into a new directory) under
 // `strace -f -e inject=…`, which SIGKILLs it — or makes the call fail with
 // EIO or ENOSPC — at the N-th call of each mutating system call it makes
 // (openat, pwrite64, fsync, rename, unlink, mkdir, fchmod, fchown, flock, …),
@@ -57,7 +58,7 @@ const std::vector<std::string> kMutating = {
     "fchown",  "fchownat", "ftruncate", "fallocate", "copy_file_range",
     "ioctl",   "flock",    "link",      "linkat"};
 
-// The workload: ROOT with a/x, b/y, c/gone; a patch and the script beside it.
+// The workload: ROOT with a/x, b/y, c/gone, c/mv; a patch and the script beside it.
 void make_workload(const std::string& dir) {
   std::mt19937_64 rng(42);
   const std::string x = random_bytes(rng, 3000), y = random_bytes(rng, 2000),
@@ -65,6 +66,7 @@ void make_workload(const std::string& dir) {
   write_file(dir + "/root/a/x", x);
   write_file(dir + "/root/b/y", y);
   write_file(dir + "/root/c/gone", gone);
+  write_file(dir + "/root/c/mv", random_bytes(rng, 1500));
   const std::string y_new = y.substr(0, 500) + std::string(70, 'N') + y.substr(600);
   write_file(dir + "/ynew", y_new);
   std::string delta = "delta b/y patches/y.patch\n";
@@ -78,7 +80,10 @@ void make_workload(const std::string& dir) {
   write_file(dir + "/s.bpatch",
              "bpatch 1\nedit a/x\n  write 0x10 hex:deadbeef\n  append hex:0a0b0c\n"
              "put newdir/sub/n.dat hex:00112233445566778899\nremove c/gone\n" +
-                 delta);
+                 delta +
+                 // a move (a hard link, then a rename and an unlink), and a second
+                 // change stacked on a/x (through a scratch file)
+                 "move c/mv d/moved\nedit a/x\n  insert 0 hex:ff\n");
 }
 
 // The tree under ROOT without the journal; records and shadows listed apart.

@@ -5,10 +5,16 @@
 //   tx.add(Change::delta("game.sfc", "patches/game.bps").expecting(hash));
 //   tx.add(Change::put("new/readme.txt", Data::from("hello")).with_mode(0644));
 //   tx.add(Change::remove("old.dat"));
+//   tx.add(Change::move("old/name.bin", "new/name.bin"));  // no copy: the same inode
+//   tx.add(Change::copy("base.cfg", "site.cfg").with_mode(0600));
 //   tx.add(Change::symlink("lib/libfoo.so", "libfoo.so.2"));
 //   tx.add(Change::mkdir("var/cache", 0750));
 //   tx.add(Change::chmod("bin/tool", 0755));
 //   tx.add(Change::rmdir("old/empty"));
+//
+// Several changes to one file stack in the order added (txn/chain.hpp):
+// expect= of the first refers to the file before them, result= of the last
+// to the file after them.
 //
 // Plain values; no I/O happens until Transaction::commit().
 #pragma once
@@ -69,7 +75,7 @@ struct EditOp {
 struct Change {
   // The tree statements (symlink, mkdir, rmdir, chmod) act on the entry
   // itself: a final symlink in `target` is never followed.
-  enum class Kind { edit, delta, put, remove, symlink, mkdir, rmdir, chmod };
+  enum class Kind { edit, delta, put, remove, symlink, mkdir, rmdir, chmod, move, copy };
   Kind kind = Kind::edit;
   std::string target;             // relative to the root; confined to it
   std::optional<Hash128> expect;  // required pre-image hash (edit, delta, remove, put)
@@ -90,6 +96,9 @@ struct Change {
   std::optional<uint32_t> mode;       // the result's permission bits; default: the target's
                                       // (0644 for a new file); mkdir, chmod: required
   std::string origin;                 // "script.bpatch:12", for messages; may be empty
+  std::string from;                   // move, copy: the file (relative to the root, confined as
+                                      // target is) whose content the target gets; expect=
+                                      // refers to it. A move removes it (no data is copied)
   std::string data_dir;               // scripts: the script's directory, which every patch and
                                       // file: path must resolve inside (as targets inside the
                                       // root); empty: no such confinement
@@ -126,6 +135,20 @@ struct Change {
     return c;
   }
 
+  static Change move(std::string from, std::string target) {
+    Change c;
+    c.kind = Kind::move;
+    c.from = std::move(from);
+    c.target = std::move(target);
+    return c;
+  }
+  static Change copy(std::string from, std::string target) {
+    Change c;
+    c.kind = Kind::copy;
+    c.from = std::move(from);
+    c.target = std::move(target);
+    return c;
+  }
   static Change symlink(std::string target, std::string holds) {
     Change c;
     c.kind = Kind::symlink;
@@ -184,6 +207,10 @@ inline const char* change_kind_name(Change::Kind kind) {
       return "put";
     case Change::Kind::remove:
       return "remove";
+    case Change::Kind::move:
+      return "move";
+    case Change::Kind::copy:
+      return "copy";
     case Change::Kind::symlink:
       return "symlink";
     case Change::Kind::mkdir:

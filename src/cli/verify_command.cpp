@@ -95,8 +95,37 @@ TargetCheck check_tree_target(FileSystem& fs, const Change& c, const std::string
   return t;
 }
 
+// move and copy: old while the source is there (with its expect= content),
+// new once the target has that content (and, for a move, the source is gone).
+TargetCheck check_transfer_target(FileSystem& fs, const Change& c, const std::string& root) {
+  TargetCheck t;
+  t.target = c.target;
+  const auto content = [&](const std::string& path) -> std::optional<Hash128> {
+    const auto st = fs.lstat(path);
+    if (!st || st->type != FileType::regular) return std::nullopt;
+    return hash_file(fs, path);
+  };
+  const auto src = content(root + "/" + c.from), dst = content(root + "/" + c.target);
+  const auto want = c.expect ? c.expect : src;
+  const bool src_ok = src && (!c.expect || *src == *c.expect);
+  const bool moved = c.kind == Change::Kind::move;
+  if (dst && want && *dst == *want && (!moved || !src))
+    t.state = "new";
+  else if (src_ok)
+    t.state = "old";
+  else {
+    t.state = "neither";
+    t.detail = std::string(src ? "the source " + c.from + " hashes to xxh3:" + src->hex()
+                               : "the source " + c.from + " does not exist") +
+               "; expected " + hex_or(c.expect, "(any content)");
+  }
+  return t;
+}
+
 TargetCheck check_target(FileSystem& fs, const Change& c, const std::string& root) {
   const std::string path = root + "/" + c.target;
+  if (c.kind == Change::Kind::move || c.kind == Change::Kind::copy)
+    return check_transfer_target(fs, c, root);
   if (c.kind == Change::Kind::symlink || c.kind == Change::Kind::mkdir ||
       c.kind == Change::Kind::rmdir || c.kind == Change::Kind::chmod)
     return check_tree_target(fs, c, path);

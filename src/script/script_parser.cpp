@@ -6,6 +6,8 @@
 //             / "delta" TARGET PATCH [expect] [result] [patch] [mode]
 //             / "put" TARGET DATA [mode] [expect] [result]
 //             / "remove" TARGET [expect]
+//             / "move" SRC TARGET [expect]          ; expect= names SRC's content
+//             / "copy" SRC TARGET [expect] [mode]
 //             / "symlink" TARGET LINKTEXT          ; create or replace a symbolic link
 //             / "mkdir" TARGET mode                ; a directory (new, or an existing one's mode)
 //             / "rmdir" TARGET                     ; a directory the transaction leaves empty
@@ -20,7 +22,9 @@
 //   slice     = "slice=" OFFSET "+" LENGTH  ; delta: PATCH is a pack (src/txn/packed_patch.hpp)
 //
 // Options (key=value) may come in any order after the statement keyword;
-// positional arguments keep their order. Each target may appear once.
+// positional arguments keep their order. Several statements may name one
+// target: they stack, in order (what may stack is checked with the plan,
+// src/txn/chain.hpp).
 #include <map>
 #include <optional>
 
@@ -57,6 +61,9 @@ constexpr StatementSpec kStatements[] = {
     {"put", Change::Kind::put, 2, true, true, false,
      "put TARGET DATA [mode=0NNN] [expect=xxh3:<hash>] [result=xxh3:<hash>]"},
     {"remove", Change::Kind::remove, 1, false, false, false, "remove TARGET [expect=xxh3:<hash>]"},
+    {"move", Change::Kind::move, 2, false, false, false, "move SRC DST [expect=xxh3:<hash>]"},
+    {"copy", Change::Kind::copy, 2, true, false, false,
+     "copy SRC DST [expect=xxh3:<hash>] [mode=0NNN]"},
     {"symlink", Change::Kind::symlink, 2, false, false, false, "symlink TARGET LINK-TEXT"},
     {"mkdir", Change::Kind::mkdir, 1, true, false, false, "mkdir DIR mode=0NNN"},
     {"rmdir", Change::Kind::rmdir, 1, false, false, false, "rmdir DIR"},
@@ -134,7 +141,6 @@ class Parser {
   size_t header_line_ = 0;           // 0 until `bpatch 1` was read
   std::optional<size_t> edit_line_;  // the `edit` whose ops are being read
   std::vector<Change> changes_;
-  std::map<std::string, size_t> target_lines_;  // normalized target -> its line
 };
 
 std::string Parser::origin(size_t line) const {
@@ -167,7 +173,7 @@ void Parser::line(const Line& line) {
   close_edit();
   if (!statement_spec)
     ctx.fail("unknown statement " + quoted(keyword) +
-             " (edit, delta, put, remove, symlink, mkdir, rmdir or chmod)");
+             " (edit, delta, put, remove, move, copy, symlink, mkdir, rmdir or chmod)");
   statement(*statement_spec, line, ctx);
 }
 
@@ -190,7 +196,12 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
   change.data_dir = script_dir_;
   change.kind = spec.kind;
   change.origin = origin(line.number);
-  change.target = script::confine_path(args[0]->text, "target", script::PathBase::root, ctx);
+  // move and copy: SRC first, then the target.
+  const bool transfer = spec.kind == Change::Kind::move || spec.kind == Change::Kind::copy;
+  change.target =
+      script::confine_path(args[transfer ? 1 : 0]->text, "target", script::PathBase::root, ctx);
+  if (transfer)
+    change.from = script::confine_path(args[0]->text, "source", script::PathBase::root, ctx);
   for (const Token& token : line.tokens) {
     if (&token == &line.tokens[0] || !is_known_option(token)) continue;
     const std::string key(token.key());
@@ -228,10 +239,6 @@ void Parser::statement(const StatementSpec& spec, const Line& line, const LineCo
   if (spec.kind == Change::Kind::mkdir && !change.mode)
     ctx.fail("`mkdir` needs mode= (usage: " + std::string(spec.usage) + ")");
 
-  const auto [it, fresh] = target_lines_.emplace(change.target, line.number);
-  if (!fresh)
-    ctx.fail("target " + quoted(change.target) + " is already changed on line " +
-             std::to_string(it->second) + " (one statement per file)");
   changes_.push_back(std::move(change));
   if (spec.kind == Change::Kind::edit) edit_line_ = line.number;
 }

@@ -6,8 +6,10 @@
 #include "bpatch/error.hpp"
 #include "bpatch/format.hpp"
 #include "journal/journal.hpp"
+#include "txn/chain.hpp"
 #include "txn/packed_patch.hpp"
 #include "txn/plan_limits.hpp"
+#include "txn/transfer.hpp"
 
 namespace bpatch {
 namespace {
@@ -54,7 +56,10 @@ namespace {
 // content is refused here, before anything is written, naming both hashes.
 // True when the change has nothing to do.
 bool check_already_applied(FileSystem& fs, const Change& change, PlannedChange& p) {
-  if (!change.result || !change.source.empty() || !p.target_stat) return false;
+  // (A chain's first change: the chain decides, txn/chain.hpp.)
+  if (!change.result || !change.source.empty() || !change.from.empty() || !p.target_stat ||
+      p.stacked)
+    return false;
   p.pre_hash = hash_file(fs, p.target);
   const bool mode_ok = !change.mode || *change.mode == p.target_stat->mode;
   if (*p.pre_hash == *change.result && mode_ok) {
@@ -116,7 +121,8 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
   const bool idempotent_remove = change.kind == Kind::remove && change.expect;
   // A put may create its target, and so may `apply -o` (a delta or edit read
   // from another file).
-  const bool may_create = change.kind == Kind::put || !change.source.empty() || creating_delta;
+  const bool may_create = change.kind == Kind::put || change.kind == Kind::move ||
+                          change.kind == Kind::copy || !change.source.empty() || creating_delta;
   check_path_length(paths::join(options.root, change.target));  // as written, then as resolved
   // A remove removes the name it is given: a symlink itself, not its target.
   const bool is_remove = change.kind == Kind::remove;
@@ -171,6 +177,8 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
       if (!change.mode) p.mode = p.source_stat->mode;
     }
     check_expectation(fs, change, p.source, p);
+  } else if (change.kind == Kind::move || change.kind == Kind::copy) {
+    if (plan_transfer_source(fs, options, change, p)) return;  // txn/transfer.hpp
   } else if (p.target_stat) {
     check_expectation(fs, change, p.target, p);
   } else if (change.expect) {
@@ -202,6 +210,8 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
       break;
     }
     case Kind::remove:
+    case Kind::move:
+    case Kind::copy:
       break;
     default:  // the tree statements: plan_tree_statement
       break;
@@ -210,22 +220,41 @@ void plan_one(FileSystem& fs, const TransactionOptions& options, const Change& c
 
 }  // namespace
 
+void check_change_inputs(FileSystem& fs, const Change& change) {
+  check_data_paths(fs, change);
+  check_patch_hash(fs, change);
+}
+
+void rethrow_for_change(const Change& change, const Error& e) { rethrow_with_origin(change, e); }
+
 std::vector<PlannedChange> plan_changes(FileSystem& fs, const TransactionOptions& options,
                                         const std::vector<Change>& changes) {
   std::vector<PlannedChange> plan(changes.size());
+  // Several changes to one target stack (txn/chain.hpp); what cannot stack
+  // is refused here, naming the lines.
+  const ChangeChains chains(options, changes);
+  for (size_t i = 0; i < changes.size(); ++i) plan[i].change = &changes[i];  // chains look ahead
+  const PlanSingle plan_single = [&](const Change& change, PlannedChange& p) {
+    plan_one(fs, options, change, p);
+  };
   std::set<std::string> targets;
   std::set<std::string> file_targets;  // everything but directories
   for (size_t i = 0; i < changes.size(); ++i) {
     const Change& change = changes[i];
     plan[i].change = &change;
     try {
-      plan_one(fs, options, change, plan[i]);
+      if (!plan_chain_member(fs, options, chains, plan, i, plan_single))
+        plan_one(fs, options, change, plan[i]);
     } catch (const Error& e) {
       rethrow_with_origin(change, e);
     }
-    if (!targets.insert(plan[i].target).second)
-      throw Error(Errc::usage, plan[i].target,
-                  where(change) + "this file is changed twice in one transaction");
+    // The same file through two names (a symbolic link inside the root):
+    // stacked changes must name their target the same way.
+    const bool twice = !plan[i].stacked && !targets.insert(plan[i].target).second;
+    const bool carried = plan[i].stacked || plan[i].unchanged;
+    if (twice || (!carried && plan[i].remove_source && !targets.insert(plan[i].source).second))
+      throw Error(Errc::usage, twice ? plan[i].target : plan[i].source,
+                  where(change) + "this file is changed twice in one transaction, under two names");
     const auto action = plan[i].action;
     if (action != PlannedChange::Action::dir_mode && action != PlannedChange::Action::rmdir)
       file_targets.insert(plan[i].target);
@@ -265,6 +294,7 @@ void check_result(const PlannedChange& planned) {
 
 void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out) {
   const Change& change = *planned.change;
+  if (!planned.earlier.empty()) return produce_chain(fs, planned, out);  // txn/chain.hpp
   try {
     switch (change.kind) {
       case Change::Kind::edit:
@@ -275,6 +305,12 @@ void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out) {
         break;
       case Change::Kind::put: {
         const auto content = open_data(change.content, fs);
+        out.write_from(*content, 0, content->size());
+        break;
+      }
+      case Change::Kind::move:  // (staged by a hard link unless it crosses file systems)
+      case Change::Kind::copy: {
+        const auto content = open_validated_source(fs, planned);
         out.write_from(*content, 0, content->size());
         break;
       }

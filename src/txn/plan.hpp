@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bpatch/error.hpp"
 #include "bpatch/file_system.hpp"
 #include "bpatch/transaction.hpp"
 #include "edit/edit_list.hpp"
@@ -33,6 +34,17 @@ struct PlannedChange {
   bool unchanged = false;      // nothing to do (patch already applied)
   bool creates_dir = false;    // mkdir of a new directory (the last of missing_dirs)
   std::string note;
+
+  // move, copy (txn/transfer.hpp): `source` is the resolved `from`.
+  bool remove_source = false;  // a move: the source's name goes at commit
+  bool link = false;           // a move staged as a hard link of the source (no copy)
+  // Stacked changes (txn/chain.hpp): the last change to a target carries
+  // the earlier ones, in script order; those are `stacked` (planned and
+  // reported, but staged by the carrier, through the `scratch` files).
+  std::vector<PlannedChange*> earlier;
+  bool stacked = false;
+  std::optional<uint64_t> output_size;  // a chain member's output size, when known at validation
+  std::vector<std::string> scratch;     // the carrier's intermediate files (named in the intent)
 
   // Filled in while staging.
   std::string shadow;
@@ -64,7 +76,14 @@ std::shared_ptr<const Source> open_validated_source(FileSystem& fs, const Planne
 // change's result= hash: called before the commit point.
 void check_result(const PlannedChange& planned);
 
-// Writes the planned content into `out` (edit, delta, put).
+// Writes the planned content into `out` (edit, delta, put, copy; a chain's
+// final content for its carrier).
 void produce_content(FileSystem& fs, const PlannedChange& planned, Sink& out);
+
+// For txn/chain.cpp and txn/transfer.cpp: the checks of a change's own
+// inputs (patch and file: paths inside the script's directory, patch=), and
+// an error re-thrown with the change's script line in front.
+void check_change_inputs(FileSystem& fs, const Change& change);
+[[noreturn]] void rethrow_for_change(const Change& change, const Error& e);
 
 }  // namespace bpatch

@@ -131,6 +131,8 @@ void check_rmdirs_leave_empty(FileSystem& fs, const std::vector<PlannedChange>& 
   for (const auto& p : plan)
     if (!p.unchanged && (p.action == Action::remove || p.action == Action::rmdir))
       going.insert(p.target);
+  for (const auto& p : plan)  // a move takes its source's name away too
+    if (!p.unchanged && !p.stacked && p.remove_source) going.insert(p.source);
   for (const auto& dir : plan) {
     if (dir.unchanged || dir.action != Action::rmdir) continue;
     for (const auto& name : fs.list_dir(dir.target)) {

@@ -25,10 +25,12 @@
 #include "journal/journal.hpp"
 #include "journal/records.hpp"
 #include "journal/replay.hpp"
+#include "txn/chain.hpp"
 #include "txn/commit.hpp"
 #include "txn/file_metadata.hpp"
 #include "txn/plan.hpp"
 #include "txn/shadow_file.hpp"
+#include "txn/transfer.hpp"
 
 namespace bpatch {
 namespace {
@@ -63,7 +65,9 @@ void stage_one(Durability& sync, PlannedChange& p, File& file, bool batched,
   FileSystem& fs = sync.fs();
   // Read first: a target whose attributes cannot be read is refused before
   // its shadow holds anything.
-  const auto meta = FileMetadata::of(fs, p.target, p.target_stat, p.mode);
+  // (A moved file keeps its own owner and attributes, even when copied.)
+  const auto meta = p.remove_source ? FileMetadata::of(fs, p.source, p.source_stat, p.mode)
+                                    : FileMetadata::of(fs, p.target, p.target_stat, p.mode);
   ShadowFile sink(file, progress);
   produce_content(fs, p, sink);
   p.post_hash = sink.finish();
@@ -162,6 +166,10 @@ void stage_all(Durability& sync, const TransactionOptions& options,
       if (i >= jobs.size()) return;
       PlannedChange& p = *jobs[i];
       try {
+        if (stage_by_link(sync, p)) {  // a move: no copy (txn/transfer.hpp)
+          progress.file_done();
+          continue;
+        }
         auto file = sync.fs().open(p.shadow, OpenMode::create_exclusive);
         uint64_t reported = 0;
         stage_one(sync, p, *file, batched, [&](uint64_t bytes) {
@@ -205,7 +213,7 @@ void stage_all(Durability& sync, const TransactionOptions& options,
 
 void decode_into_hashes(FileSystem& fs, std::vector<PlannedChange>& plan) {
   for (auto& p : plan) {
-    if (p.unchanged || p.action != PlannedChange::Action::content) continue;
+    if (p.unchanged || p.stacked || p.action != PlannedChange::Action::content) continue;
     // A delta's declared size (checked against free space) bounds the work.
     const bool declared = p.change->kind == Change::Kind::delta && p.expected_size > 0;
     HashingSink sink(declared ? p.expected_size : UINT64_MAX);
@@ -243,7 +251,7 @@ class Commit {
     plan_ = &plan;
     std::vector<PlannedChange*> work;
     for (auto& p : plan)
-      if (!p.unchanged) work.push_back(&p);
+      if (!p.unchanged && !p.stacked) work.push_back(&p);  // stacked: staged by its chain
     return work;
   }
 
@@ -260,6 +268,8 @@ class Commit {
           p->action == PlannedChange::Action::symlink) {
         p->shadow = paths::shadow_path(p->target, txid_);
         intent_.shadows.push_back(p->shadow);
+        for (const auto& scratch : name_scratch_files(*p, txid_))  // stacked changes
+          intent_.shadows.push_back(scratch);
       }
     }
     // The intent's data, then its name, must be durable before the first
@@ -282,6 +292,7 @@ class Commit {
       dirs_to_sync.insert(paths::dirname(dir));
     }
     stage_all(sync_, options_, work);
+    delete_scratch_files(fs(), work);  // stacked changes' intermediate results (txn/chain.hpp)
     for (auto* p : work) {
       if (p->action == PlannedChange::Action::symlink) {
         fs().make_symlink(p->change->link_target, p->shadow);
@@ -348,6 +359,8 @@ class Commit {
         rmdirs.push_back(std::move(e));
       else
         manifest_.entries.push_back(std::move(e));
+      // A move: its old name goes right after the new one is in place.
+      if (auto removal = source_removal(*p)) manifest_.entries.push_back(std::move(*removal));
     }
     // Replay removes directories last, children before their parents.
     std::sort(rmdirs.begin(), rmdirs.end(), [](const auto& a, const auto& b) {
