@@ -72,6 +72,9 @@ void stage_one(Durability& sync, PlannedChange& p, File& file, bool batched,
   produce_content(fs, p, sink);
   p.post_hash = sink.finish();
   p.size = sink.size();
+  // Ranges copied in the kernel (copy_file_range, reflinks) leave the sink
+  // without a hash; result= is then checked on the bytes written, read back.
+  if (!p.post_hash && p.change->result) p.post_hash = hash_file(fs, p.shadow);
   check_result(p);  // result=: a wrong file must never reach the commit
   // Owner, attributes and mode follow the content; the set-id bits and
   // capabilities follow its fsync (file_metadata.hpp says why).
