@@ -133,4 +133,9 @@ std::string source_dir() {
 #endif
 }
 
+bool is_undo_generation(const std::string& path) {
+  return path.starts_with(".bpatch/undo-") || path.starts_with(".bpatch/keep-") ||
+         path.find(".bpatch-keep-") != std::string::npos;
+}
+
 }  // namespace bpatch::testing

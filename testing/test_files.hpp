@@ -37,6 +37,12 @@ std::string random_bytes(std::mt19937_64& rng, size_t n);
 using Tree = std::map<std::string, std::string>;
 Tree snapshot(const std::string& root);
 
+// The undo data an apply keeps by default (`--keep 1`), a path relative to
+// the root: the generation record `.bpatch/undo-TXID` and the kept
+// originals `.bpatch/keep-TXID-HASH` (or `.NAME.bpatch-keep-TXID` beside the
+// file when the journal is on another file system). Not a leftover.
+bool is_undo_generation(const std::string& path);
+
 struct CommandResult {
   int exit_code = -1;  // -signal when killed
   std::string out;

@@ -108,6 +108,7 @@ TEST_CASE("bpatch apply: a move, a bsdiff and a zstd delta and an edit of one fi
   CHECK((st.st_mode & 07777) == 0640);
   for (const auto& [path, content] : snapshot(root)) {
     INFO(path);
+    if (is_undo_generation(path)) continue;  // apply's default --keep 1
     CHECK(path.find(".bpatch-") == std::string::npos);
     CHECK_FALSE(path.starts_with(".bpatch/"));
   }

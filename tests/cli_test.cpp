@@ -30,13 +30,11 @@ std::string xxh3(const std::string& bytes) {
 }
 
 // No shadow or journal record anywhere under root. (The undo generation an
-// apply keeps by default — hidden `.NAME.bpatch-keep-TXID` originals and
-// `.bpatch/undo-TXID` — is not a leftover.)
+// apply keeps by default is not a leftover: is_undo_generation.)
 void require_no_leftovers(const std::string& root) {
   for (const auto& [path, content] : snapshot(root)) {
     INFO(path);
-    if (path.find(".bpatch-keep-") != std::string::npos || path.starts_with(".bpatch/undo-"))
-      continue;
+    if (is_undo_generation(path)) continue;
     CHECK(path.find(".bpatch-") == std::string::npos);
     CHECK_FALSE(path.starts_with(".bpatch/"));
   }

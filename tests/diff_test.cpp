@@ -58,8 +58,7 @@ void require_no_shadows(const std::string& root) {
   for (const auto& [path, content] : snapshot(root)) {
     INFO(path);
     // The undo generation apply keeps by default is no leftover.
-    if (path.find(".bpatch-keep-") != std::string::npos || path.starts_with(".bpatch/undo-"))
-      continue;
+    if (is_undo_generation(path)) continue;
     CHECK(path.find(".bpatch-") == std::string::npos);
     CHECK_FALSE((path.starts_with(".bpatch/") && path != ".bpatch/LOCK"));
   }

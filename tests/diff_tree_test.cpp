@@ -44,8 +44,8 @@ void require_no_shadows(const std::string& root) {
     CHECK(path.find(".bpatch-") == std::string::npos);
     // The journal holds its LOCK and, from `apply --keep 1` (the default),
     // the undo generation: its record and the kept originals.
-    CHECK_FALSE((path.starts_with(".bpatch/") && path != ".bpatch/LOCK" &&
-                 !path.starts_with(".bpatch/undo-") && !path.starts_with(".bpatch/keep-")));
+    CHECK_FALSE(
+        (path.starts_with(".bpatch/") && path != ".bpatch/LOCK" && !is_undo_generation(path)));
   }
 }
 

@@ -121,7 +121,7 @@ TEST_CASE("undo refuses when a file changed since, and --force restores anyway",
   CHECK(tree_without_journal(*fs, kRoot) == before);
 }
 
-TEST_CASE("--keep N keeps the N newest generations; undo goes back one at a time", "[undo]") {
+TEST_CASE("keep N keeps the N newest generations, and undo goes back one at a time", "[undo]") {
   auto fs = initial_tree();
   const Snapshot v0 = tree_without_journal(*fs, kRoot);
   commit_with_keep(*fs, {put_change("y", "v1")}, 2);
