@@ -101,7 +101,7 @@ TEST_CASE("the new release mirrors the old one, shares its files and holds the c
   }
 }
 
-TEST_CASE("each update builds from the current release; undo walks back one generation each",
+TEST_CASE("each update builds from the current release, undo walks back one generation each",
           "[atomic]") {
   MemoryFileSystem fs;
   make_tree(fs, "/srv/releases/v1");  // an absolute link stays absolute
@@ -192,7 +192,7 @@ class RacingFileSystem : public FileSystemWrapper {
 
 }  // namespace
 
-TEST_CASE("a link re-pointed during the build is not switched; the new release goes", "[atomic]") {
+TEST_CASE("a link re-pointed during the build is not switched, the new release goes", "[atomic]") {
   MemoryFileSystemOptions fo;
   fo.clone_range = false;
   MemoryFileSystem mem(fo);
@@ -213,7 +213,7 @@ TEST_CASE("a link re-pointed during the build is not switched; the new release g
   CHECK(mem.read_file("/srv/releases/v1/a") == "alpha-1");
 }
 
-TEST_CASE("a damaged generation is refused by undo; a torn release record is dropped", "[atomic]") {
+TEST_CASE("a damaged generation is refused by undo, a torn release record is dropped", "[atomic]") {
   MemoryFileSystem fs;
   make_tree(fs);
   const auto r = apply_atomic(fs, options(), update());

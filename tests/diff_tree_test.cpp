@@ -206,7 +206,7 @@ TEST_CASE("a tree bundle makes exactly NEW, both ways, and refuses what it was n
   CHECK(script.find("lib/keep") == std::string::npos);
 }
 
-TEST_CASE("type changes: a symlink replaces a file; the others are listed, not half done",
+TEST_CASE("type changes: a symlink replaces a file, the others are listed, not half done",
           "[diff-tree]") {
   TempDir dir;
   const std::string o = dir / "old/", n = dir / "new/";

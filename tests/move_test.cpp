@@ -87,7 +87,7 @@ TEST_CASE("move onto a new name in new directories moves the inode, copying noth
   CHECK(again.files[0].action == FileResult::Action::unchanged);
 }
 
-TEST_CASE("move over an existing file replaces it; the manifest removes the old name", "[move]") {
+TEST_CASE("move over an existing file replaces it, the manifest removes the old name", "[move]") {
   MemoryFileSystem fs;
   fs.make_dirs("/r");
   fs.make_dirs("/r/a");

@@ -180,7 +180,7 @@ TEST_CASE("two deltas and an edit: expect= before the first, result= after the l
   }
 }
 
-TEST_CASE("stacks that start with put or copy; edits on edits", "[stack]") {
+TEST_CASE("stacks that start with put or copy, edits on edits", "[stack]") {
   MemoryFileSystem fs;
   fs.make_dirs("/r");
   fs.write_file("/r/base", "0123456789");
