@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -185,18 +184,9 @@ void Bzip2Decoder::read_stream_header() {
     throw Bzip2DataError("not a bzip2 stream (bad block size digit)", true);
   block_max_ = (level - '0') * 100000;
   // The inverse BWT walk visits the block in random order, one dependent
-  // load per byte: with 4 KiB pages nearly every load is also a TLB miss
-  // (a costly two-level page walk in a VM). Huge pages, where the kernel
-  // allows them, remove most of those.
-  constexpr size_t kHugePage = size_t{2} << 20;
-  const size_t bytes = (block_max_ * sizeof(uint32_t) + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = std::aligned_alloc(kHugePage, bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure is harmless
-  tt_.reset(static_cast<uint32_t*>(p));
+  // load per byte: with 4 KiB pages nearly every load is also a TLB miss.
+  tt_.resize_discard(block_max_);
 }
-
-void Bzip2Decoder::FreeBlock::operator()(uint32_t* p) const { std::free(p); }
 
 bool Bzip2Decoder::read_block() {
   BitReader& in = *bits_;
@@ -294,7 +284,7 @@ void Bzip2Decoder::read_block_symbols(std::span<const uint8_t> selectors,
   int group_left = 0;
   const Huffman* table = nullptr;
   uint32_t n = 0;
-  uint32_t* const tt = tt_.get();
+  uint32_t* const tt = tt_.data();
 
   // The next symbol: a code of the current table, read as libbz2 reads it.
   auto next_symbol = [&]() -> int {
@@ -383,7 +373,7 @@ size_t Bzip2Decoder::read(std::span<std::byte> out) {
     }
     // The hot loop: walk the block, writing literals, until a run length,
     // the block's end or the end of `out`.
-    const uint32_t* const tt = tt_.get();
+    const uint32_t* const tt = tt_.data();
     uint32_t t_pos = t_pos_, used = block_used_, crc = crc_;
     int last = last_, same = same_;
     while (p < end && used < block_len_) {

@@ -31,6 +31,8 @@
 #include <string>
 #include <vector>
 
+#include "base/huge_buffer.hpp"
+
 namespace bpatch::formats {
 
 // The stream is not bzip2 or is corrupt; what() says where and why. `magic`
@@ -83,11 +85,8 @@ class Bzip2Decoder {
   void finish_block();
 
   std::unique_ptr<BitReader> bits_;
-  struct FreeBlock {
-    void operator()(uint32_t* p) const;
-  };
-  std::unique_ptr<uint32_t[], FreeBlock> tt_;  // the block: byte in bits 0-7, next index above
-  uint32_t block_max_ = 0;                     // 100,000 × the header's level
+  HugeBuffer<uint32_t> tt_;  // the block: byte in bits 0-7, next index above
+  uint32_t block_max_ = 0;   // 100,000 × the header's level
   uint32_t combined_crc_ = 0;
   uint64_t block_number_ = 0;
   bool finished_ = false;

@@ -98,7 +98,7 @@ std::optional<std::string> describe_foreign_format(const Source& patch) {
     if (f.magic == "HDIFF"sv) {
       // "HDIFF13&zstd\0…": the version, then the compressor's name.
       const size_t end = head.find_first_of("&"sv);
-      if (end != std::string::npos) what += " " + head.substr(0, end);
+      if (end != std::string::npos) what.append(" ").append(head, 0, end);
     }
     what += ", which bpatch does not apply";
     if (f.magic.starts_with("HDIFF"sv) || f.magic.starts_with("DirDiff"sv))
