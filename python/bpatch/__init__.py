@@ -30,6 +30,7 @@ from ._bpatch import (
     hash_file as hash_file,
     recover as recover,
     status as status,
+    undo as undo,
 )
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "hash_file",
     "recover",
     "status",
+    "undo",
 ]

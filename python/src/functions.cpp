@@ -13,6 +13,7 @@
 #include "bpatch/posix_file_system.hpp"
 #include "bpatch/recovery.hpp"
 #include "bpatch/script.hpp"
+#include "bpatch/undo.hpp"
 
 namespace bpatch::python {
 namespace {
@@ -75,7 +76,7 @@ std::vector<Change> read_script(const std::string& path) {
 
 PyCommitResult apply_script_file(const fs::path& script, const OptPath& root,
                                  const OptPath& journal, bool dry_run, double wait,
-                                 bool allow_hardlinks, const py::object& progress) {
+                                 bool allow_hardlinks, const py::object& progress, unsigned keep) {
   const std::string script_path = real_path(script);
   const std::string real_root = real_path(root ? *root : fs::current_path());
   std::vector<Change> changes;
@@ -83,8 +84,29 @@ PyCommitResult apply_script_file(const fs::path& script, const OptPath& root,
     py::gil_scoped_release release;
     changes = read_script(script_path);
   }
-  return run_commit(options_for(real_root, journal, wait, allow_hardlinks, dry_run),
-                    std::move(changes), progress);
+  TransactionOptions options = options_for(real_root, journal, wait, allow_hardlinks, dry_run);
+  options.keep = keep;
+  return run_commit(std::move(options), std::move(changes), progress);
+}
+
+// bpatch.undo(): the newest kept generation restored, as `bpatch undo` does.
+PyCommitResult undo_newest(const fs::path& root, const OptPath& journal, bool force, double wait) {
+  UndoOptions options;
+  options.root = real_path(root);
+  options.journal = journal_dir(options.root, journal);
+  options.force = force;
+  options.wait_seconds = wait;
+  UndoReport report;
+  {
+    py::gil_scoped_release release;
+    PosixFileSystem posix;
+    report = undo(posix, options);
+  }
+  CommitResult result;
+  result.txid = report.txid;
+  result.files = std::move(report.files);
+  result.recovered = std::move(report.recovered);
+  return to_python(result);
 }
 
 PyCommitResult apply_patch_file(const fs::path& patch, const fs::path& target,
@@ -140,9 +162,17 @@ void bind_functions(py::module_& m) {
   m.def("apply_script", &apply_script_file, py::arg("path"), py::arg("root") = py::none(),
         py::arg("journal") = py::none(), py::arg("dry_run") = false, py::kw_only(),
         py::arg("wait") = 0.0, py::arg("allow_hardlinks") = false, py::arg("progress") = py::none(),
+        py::arg("keep") = 0,
         "Runs a .bpatch transaction script (see the README) as one transaction on the files "
         "under root (default: the current directory); `file:` and patch paths are relative to "
-        "the script's directory. Returns the CommitResult; raises as Transaction.commit().");
+        "the script's directory. keep: undo generations to keep, as Transaction's. Returns the "
+        "CommitResult; raises as Transaction.commit().");
+  m.def("undo", &undo_newest, py::arg("root"), py::arg("journal") = py::none(), py::kw_only(),
+        py::arg("force") = false, py::arg("wait") = 0.0,
+        "Restores the tree as it was before the newest transaction committed with keep > 0, "
+        "all-or-nothing (an undo is a transaction of its own), and drops that generation. "
+        "Raises Error (code 'not_found') when there is nothing to undo, and Error (code "
+        "'wrong_source') when a file changed since, unless force. Returns the CommitResult.");
   m.def("apply_patch", &apply_patch_file, py::arg("patch"), py::arg("target"),
         py::arg("output") = py::none(), py::kw_only(), py::arg("journal") = py::none(),
         py::arg("dry_run") = false, py::arg("wait") = 0.0, py::arg("allow_hardlinks") = false,

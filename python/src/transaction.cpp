@@ -46,6 +46,10 @@ const char* kind_word(Change::Kind kind) {
       return "put()";
     case Change::Kind::remove:
       return "remove()";
+    case Change::Kind::move:
+      return "move()";
+    case Change::Kind::copy:
+      return "copy()";
     default:
       return change_kind_name(kind);
   }
@@ -54,7 +58,7 @@ const char* kind_word(Change::Kind kind) {
 class PyTransaction {
  public:
   PyTransaction(const fs::path& root, const std::optional<fs::path>& journal, double wait,
-                bool allow_hardlinks, py::object progress, bool dry_run)
+                bool allow_hardlinks, py::object progress, bool dry_run, unsigned keep)
       : progress_(std::move(progress)) {
     if (!progress_.is_none() && !PyCallable_Check(progress_.ptr()))
       throw py::type_error("progress must be callable or None");
@@ -63,6 +67,7 @@ class PyTransaction {
     options_.wait_seconds = wait;
     options_.allow_hardlinks = allow_hardlinks;
     options_.dry_run = dry_run;
+    options_.keep = keep;
   }
 
   void expect(const fs::path& path, const std::string& hash) {
@@ -151,6 +156,19 @@ class PyTransaction {
     add_whole(path, Change::mkdir("", mode));
   }
   void rmdir(const fs::path& path) { add_whole(path, Change::rmdir("")); }
+  // The destination is the Change's target; the source is named relative
+  // to the root as targets are (the library confines it beneath the root).
+  void move(const fs::path& from, const fs::path& to) {
+    check_open();
+    add_whole(to, Change::move(target_of(from), ""));
+  }
+  void copy(const fs::path& from, const fs::path& to, std::optional<uint32_t> mode) {
+    check_open();
+    if (mode) check_mode(to, *mode);
+    Change change = Change::copy(target_of(from), "");
+    change.mode = mode;
+    add_whole(to, std::move(change));
+  }
   void chmod(const fs::path& path, uint32_t mode) {
     check_mode(path, mode);
     add_whole(path, Change::chmod("", mode));
@@ -347,12 +365,16 @@ progress: None or a callable(bytes_done, bytes_total, files_done,
     it raises, the commit is aborted (nothing changes) and the exception
     propagates from commit().
 dry_run: validate everything and compute the results, write nothing.
+keep: undo generations to keep (0, the default: none). With keep > 0 every
+    original the commit replaces or removes is kept (a hard link, never a
+    copy) so that bpatch.undo() can restore it; older generations beyond the
+    `keep` newest are dropped.
 )doc")
       .def(py::init<const std::filesystem::path&, const std::optional<std::filesystem::path>&,
-                    double, bool, py::object, bool>(),
+                    double, bool, py::object, bool, unsigned>(),
            py::arg("root"), py::arg("journal") = py::none(), py::arg("wait") = 0.0,
            py::arg("allow_hardlinks") = false, py::arg("progress") = py::none(), py::kw_only(),
-           py::arg("dry_run") = false)
+           py::arg("dry_run") = false, py::arg("keep") = 0)
       .def(
           "__enter__", [](T& t) -> T& { return t; }, py::return_value_policy::reference,
           "Returns the transaction itself.")
@@ -385,6 +407,12 @@ dry_run: validate everything and compute the results, write nothing.
            "Applies a delta patch file to target: bsdiff, ENDSLEY/BSDIFF43, VCDIFF (xdelta3), "
            "IPS, BPS or UPS, found by its magic bytes; the patch's own checksums are verified.")
       .def("remove", &T::remove, py::arg("path"), "Deletes the file (a symlink itself).")
+      .def("move", &T::move, py::arg("source"), py::arg("dest"),
+           "Renames source to dest at the commit: the same inode, no data copied (a copy only "
+           "across file systems); source is removed. expect() on dest refers to source.")
+      .def("copy", &T::copy, py::arg("source"), py::arg("dest"), py::arg("mode") = py::none(),
+           "Writes a copy of source to dest (shared extents where the file system can); mode "
+           "defaults to dest's (0o644 for a new file). expect() on dest refers to source.")
       .def("symlink", &T::symlink, py::arg("path"), py::arg("target"),
            "Creates or replaces path with a symbolic link holding target (stored as given).")
       .def("mkdir", &T::mkdir, py::arg("path"), py::arg("mode"),
