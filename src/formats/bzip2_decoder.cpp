@@ -136,10 +136,15 @@ class Bzip2Decoder::BitReader {
 // One coding table, as libbz2's BZ2_hbCreateDecodeTables builds it (which
 // also decides which malformed codes are accepted: any whose codes fit).
 struct Bzip2Decoder::Huffman {
+  static constexpr int kFastBits = 10;
   int32_t limit[kCodeLenSlots] = {};
   int32_t base[kCodeLenSlots] = {};
   int32_t perm[kMaxAlpha] = {};
   int min_len = 0;
+  // fast[p]: for a window whose first kFastBits bits are p, the symbol in
+  // bits 0-8 and the code's length above, as the limit/base walk decodes it;
+  // 0 where the code is longer or invalid (the walk then decides).
+  uint16_t fast[1 << kFastBits] = {};
 
   void build(const uint8_t* length, int alpha) {
     int max_len = 0;
@@ -161,6 +166,16 @@ struct Bzip2Decoder::Huffman {
       vec <<= 1;
     }
     for (int i = min_len + 1; i <= max_len; ++i) base[i] = ((limit[i - 1] + 1) << 1) - base[i];
+    for (uint32_t p = 0; p < (1u << kFastBits); ++p) {
+      for (int len = min_len; len <= kFastBits; ++len) {
+        const auto code = static_cast<int32_t>(p >> (kFastBits - len));
+        if (code > limit[len]) continue;
+        const int32_t index = code - base[len];
+        if (index >= 0 && index < kMaxAlpha)
+          fast[p] = static_cast<uint16_t>(perm[index] | (len << 9));
+        break;
+      }
+    }
   }
 };
 
@@ -295,6 +310,10 @@ void Bzip2Decoder::read_block_symbols(std::span<const uint8_t> selectors,
     }
     --group_left;
     const uint32_t window = in.peek(kMaxCodeLen);
+    if (const uint16_t hit = table->fast[window >> (kMaxCodeLen - Huffman::kFastBits)]) {
+      in.skip(hit >> 9);
+      return hit & 0x1ff;
+    }
     int len = table->min_len;
     int32_t code = static_cast<int32_t>(window >> (kMaxCodeLen - len));
     while (code > table->limit[len]) {
@@ -330,7 +349,7 @@ void Bzip2Decoder::read_block_symbols(std::span<const uint8_t> selectors,
     if (n >= block_max_) fail("corrupt data (the block is longer than its header allows)");
     const int index = sym - 1;
     const uint8_t v = mtf[index];
-    std::memmove(mtf + 1, mtf, static_cast<size_t>(index));
+    for (int k = index; k > 0; --k) mtf[k] = mtf[k - 1];  // mostly a short move
     mtf[0] = v;
     tt[n++] = seq_to_unseq[v];
     sym = next_symbol();
