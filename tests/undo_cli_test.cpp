@@ -56,11 +56,6 @@ uint64_t blocks_of_tree(const std::string& root) {
   return total;
 }
 
-CommandResult bpatch_cmd(std::vector<std::string> args) {
-  args.insert(args.begin(), bpatch_binary());
-  return run(args);
-}
-
 // ROOT with edits, a delta, a put into new directories, a replaced file
 // with another mode, a remove and the tree statements (a symlink retargeted
 // and one created, a mkdir, an rmdir, a directory's chmod); the script
