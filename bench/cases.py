@@ -18,14 +18,21 @@ from measure import Side, alternate, copy_synced, same_content
 
 
 class Row:
-    def __init__(self, case, a, b, target, limit, note=""):
+    """bpatch (a) against a peer (b); passes when the wall ratio of medians is
+    at most `limit` and, with `cpu_limit`, the CPU ratio too."""
+
+    def __init__(self, case, a, b, target, limit, note="", cpu_limit=None):
         self.case, self.a, self.b, self.target, self.limit, self.note = case, a, b, target, limit, note
+        self.cpu_limit = cpu_limit
 
     def ratio(self):
         return self.a.median() / self.b.median()
 
+    def cpu_ratio(self):
+        return self.a.cpu_median() / max(self.b.cpu_median(), 1e-6)
+
     def passed(self):
-        return self.ratio() <= self.limit
+        return self.ratio() <= self.limit and (self.cpu_limit is None or self.cpu_ratio() <= self.cpu_limit)
 
 
 def _bp(ctx, *args):
@@ -33,15 +40,17 @@ def _bp(ctx, *args):
 
 
 def delta_pair(ctx, size_mib=24):
-    """The ~24 MiB old/new pair, its real bsdiff and xdelta3 patches."""
-    d = os.path.join(ctx.work, "delta24")
+    """An old/new pair of `size_mib`, its bsdiff and xdelta3 patches. The bsdiff
+    patch is the real bsdiff's up to 64 MiB; above, where bsdiff needs 17 bytes
+    of RAM per input byte and minutes, encoders.py writes it from the edits."""
+    d = os.path.join(ctx.work, "delta%d" % size_mib)
     os.makedirs(os.path.join(d, "tree"), exist_ok=True)
     old, new = os.path.join(d, "old.bin"), os.path.join(d, "new.bin")
     gen.write_binary_like(old, size_mib << 20, seed=24)
     segs = gen.make_edits(size_mib << 20, 16 << 10, seed=25)
     gen.write_new(old, segs, new)
     patch = os.path.join(d, "p.bsdiff")
-    if shutil.which("bsdiff"):
+    if shutil.which("bsdiff") and size_mib <= 64:
         subprocess.run(["bsdiff", old, new, patch], check=True)
     else:  # the same edits, written directly
         encoders.write_bsdiff(old, segs, gen.new_size(segs), patch)
@@ -49,7 +58,27 @@ def delta_pair(ctx, size_mib=24):
     return d
 
 
-def delta_case(ctx, d, fmt, peer_label, peer_cmd, limit, target):
+def delta_rows(ctx, d, formats, have_hpatchz):
+    """bsdiff against bspatch, VCDIFF against xdelta3 -d, and both against
+    HDiffPatch's hpatchz, bare and with an fsync of its output (bpatch always
+    fsyncs), when it is on PATH (not in Debian: build it from its public sources)."""
+    peers = {"bsdiff": ("bspatch", ["bspatch", "{old}", "{out}", "{patch}"], 1.0, "<= 1.0x, RSS <= 1/4"),
+             "vcdiff": ("xdelta3 -d", ["xdelta3", "-d", "-f", "-s", "{old}", "{patch}", "{out}"], 1.0, "<= 1.0x")}
+    hpatchz = ["hpatchz", "-f", "{old}", "{patch}", "{out}"]
+    rows = []
+    for fmt in formats:
+        label, cmd, limit, target = peers[fmt]
+        rows.append(delta_case(ctx, d, fmt, label, cmd, limit, target))
+        if have_hpatchz:
+            rows.append(delta_case(ctx, d, fmt, "hpatchz", hpatchz, 0.9, "<= 0.9x wall and CPU",
+                                   cpu_limit=0.9))
+            synced = ["sh", "-c", 'hpatchz -f "$0" "$1" "$2" >/dev/null && sync "$2"', "{old}", "{patch}", "{out}"]
+            rows.append(delta_case(ctx, d, fmt, "hpatchz+fsync", synced, 0.9, "<= 0.9x wall and CPU",
+                                   cpu_limit=0.9))
+    return rows
+
+
+def delta_case(ctx, d, fmt, peer_label, peer_cmd, limit, target, cpu_limit=None):
     old, new = os.path.join(d, "old.bin"), os.path.join(d, "new.bin")
     tgt, out = os.path.join(d, "tree", "target.bin"), os.path.join(d, "peer.out")
     patch = os.path.join(d, "p." + fmt)
@@ -59,7 +88,8 @@ def delta_case(ctx, d, fmt, peer_label, peer_cmd, limit, target):
              prep=lambda: os.path.exists(out) and os.unlink(out), check=lambda: _verify(out, new))
     alternate([a, b], ctx.rounds, ctx.log)
     size = os.path.getsize(new) / 2**20
-    return Row("%s %.0f MiB (patch %d KiB)" % (fmt, size, os.path.getsize(patch) // 1024), a, b, target, limit)
+    return Row("%s %.0f MiB (patch %d KiB)" % (fmt, size, os.path.getsize(patch) // 1024), a, b, target, limit,
+               cpu_limit=cpu_limit)
 
 
 def _verify(out, expected):

@@ -8,10 +8,12 @@ import growth
 def _row_cells(r):
     return [r.case, "%s %.3f s" % (r.a.label, r.a.median()), "%s %.3f s" % (r.b.label, r.b.median()),
             "%.2fx" % r.ratio(), "%.2fx" % (min(r.a.times) / min(r.b.times)), "%.1f MiB" % r.a.peak_rss_mib(), "%.1f MiB" % r.b.peak_rss_mib(),
-            "%.3f / %.3f s" % (r.a.cpu_median(), r.b.cpu_median()), r.target, "ok" if r.passed() else "MISS"]
+            "%.3f / %.3f s" % (r.a.cpu_median(), r.b.cpu_median()), "%.2fx" % r.cpu_ratio(), r.target,
+            "ok" if r.passed() else "MISS"]
 
 
-HEAD = ["case", "bpatch median", "peer median", "ratio", "best/best", "bpatch RSS", "peer RSS", "CPU (user+sys)", "target", ""]
+HEAD = ["case", "bpatch median", "peer median", "ratio", "best/best", "bpatch RSS", "peer RSS", "CPU (user+sys)",
+        "CPU ratio", "target", ""]
 
 
 def table(rows, refs):

@@ -37,6 +37,12 @@ const char* format_name(Format format);
 // Looks at the first bytes of `patch`; nullopt when no format matches.
 std::optional<Format> detect_format(const Source& patch);
 
+// For a patch in a format bpatch recognises but does not apply (HDiffPatch's
+// own HDIFF formats, PPF, APS, xdelta 1, …): what it is and how to get one
+// bpatch applies, e.g. "an HDiffPatch patch in its own format HDIFF13 …".
+// nullopt for anything else.
+std::optional<std::string> describe_foreign_format(const Source& patch);
+
 // What a patch says about itself. Fields a format does not carry are empty.
 struct PatchInfo {
   Format format = Format::bsdiff40;

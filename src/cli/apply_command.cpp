@@ -164,6 +164,8 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
                 "--trust verifies a .bpatch script (which pins its data files), not a bare "
                 "delta patch");
   if (is_script) {
+    if (const auto foreign = describe_foreign_format(*patch))
+      throw Error(Errc::unsupported, patch_path, *foreign);  // bad input (exit 1), not usage
     if (!args.target.empty() || !args.output.empty()) {
       // A usage error (exit 2): either the arguments or the patch are wrong.
       throw Error(Errc::usage, "",

@@ -38,12 +38,21 @@ class Bzip2Stream::Decoder : private bio::detail::bzip2_base,
 Bzip2Stream::Bzip2Stream(const Source& patch, uint64_t begin, uint64_t end, std::string label,
                          std::mutex* patch_lock)
     : patch_(patch),
+      begin_(begin),
       next_read_(begin),
       end_(end),
       label_(std::move(label)),
-      patch_lock_(patch_lock),
-      decoder_(std::make_unique<Decoder>()) {
+      patch_lock_(patch_lock) {
   check_range(patch, begin, end - begin);
+  // The decoder takes the input a buffer at a time: all of in_ is its own.
+  own_ = std::make_unique<Bzip2Decoder>([this]() -> std::span<const std::byte> {
+    if (next_read_ == end_) return {};
+    refill();
+    const std::span<const std::byte> view(reinterpret_cast<const std::byte*>(in_pos_),
+                                          static_cast<size_t>(in_end_ - in_pos_));
+    in_pos_ = in_end_;
+    return view;
+  });
 }
 
 Bzip2Stream::~Bzip2Stream() = default;
@@ -69,6 +78,54 @@ void Bzip2Stream::refill() {
 }
 
 size_t Bzip2Stream::read(std::span<std::byte> out) {
+  if (finished_) return 0;
+  if (own_ != nullptr) {
+    try {
+      return read_own(out);
+    } catch (const Bzip2Randomised&) {
+      switch_to_libbz2();
+    }
+  }
+  return read_libbz2(out);
+}
+
+size_t Bzip2Stream::read_own(std::span<std::byte> out) {
+  size_t n = 0;
+  try {
+    n = own_->read(out);
+  } catch (const Bzip2DataError& e) {
+    fail(e.what());
+  }
+  produced_ += n;
+  if (n < out.size()) {
+    finished_ = true;
+    const uint64_t left = own_->unused_input() + (end_ - next_read_);
+    if (left != 0)
+      fail("the stream ends but " + std::to_string(left) +
+           " more bytes follow it inside its block (trailing garbage or a second stream)");
+  }
+  return n;
+}
+
+// Restarts with libbz2 at the stream's first byte and skips what the own
+// decoder already handed out (decoding is deterministic: the same bytes).
+void Bzip2Stream::switch_to_libbz2() {
+  own_.reset();
+  decoder_ = std::make_unique<Decoder>();
+  next_read_ = begin_;
+  in_pos_ = in_end_ = nullptr;
+  uint64_t skip = produced_;
+  produced_ = 0;
+  std::vector<std::byte> scratch(64 * 1024);
+  while (skip > 0) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(skip, scratch.size()));
+    const size_t got = read_libbz2(std::span(scratch.data(), want));
+    if (got < want) fail("libbz2 decoded fewer bytes than bpatch's own bzip2 decoder");
+    skip -= got;
+  }
+}
+
+size_t Bzip2Stream::read_libbz2(std::span<std::byte> out) {
   if (finished_) return 0;
   char* const begin = reinterpret_cast<char*>(out.data());
   char* const limit = begin + out.size();

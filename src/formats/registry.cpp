@@ -43,8 +43,32 @@ const FormatEntry& entry_for(Format format) {
   throw Error(Errc::unsupported, "", "unknown format");
 }
 
+// Formats bpatch knows by their magic bytes but does not decode.
+struct ForeignFormat {
+  std::string_view magic;
+  const char* what;
+};
+const std::array<ForeignFormat, 8> kForeign = {{
+    {"HDIFFSF20"sv, "an HDiffPatch patch in its own single-stream format HDIFFSF20"},
+    {"HDIFF19"sv, "an HDiffPatch directory patch (format HDIFF19)"},
+    {"DirDiff19"sv, "an HDiffPatch directory patch (format DirDiff19)"},
+    {"HDIFF"sv, "an HDiffPatch patch in its own format"},
+    {"PPF"sv, "a PlayStation Patch Format (PPF) patch"},
+    {"APS1"sv, "an APS (N64) patch"},
+    {"%XDZ"sv, "an xdelta 1.x patch"},
+    {"BSDF2"sv, "a BSDF2 (Android bsdiff variant) patch"},
+}};
+
+std::string read_head(const Source& patch, size_t max) {
+  std::string head(static_cast<size_t>(std::min<uint64_t>(patch.size(), max)), '\0');
+  patch.read(0, std::as_writable_bytes(std::span(head.data(), head.size())));
+  return head;
+}
+
 const FormatEntry& detect_or_throw(const Source& patch) {
   auto format = detect_format(patch);
+  if (!format && describe_foreign_format(patch))
+    throw Error(Errc::unsupported, patch.name(), *describe_foreign_format(patch));
   if (!format)
     throw Error(Errc::unsupported, patch.name(),
                 "not a patch format bpatch knows (expected bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, "
@@ -63,6 +87,24 @@ std::optional<Format> detect_format(const Source& patch) {
   const std::string_view view(head.data(), n);
   for (const auto& e : kFormats)
     if (view.starts_with(e.magic)) return e.format;
+  return std::nullopt;
+}
+
+std::optional<std::string> describe_foreign_format(const Source& patch) {
+  const std::string head = read_head(patch, 16);
+  for (const auto& f : kForeign) {
+    if (!std::string_view(head).starts_with(f.magic)) continue;
+    std::string what = f.what;
+    if (f.magic == "HDIFF"sv) {
+      // "HDIFF13&zstd\0…": the version, then the compressor's name.
+      const size_t end = head.find_first_of("&"sv);
+      if (end != std::string::npos) what.append(" ").append(head, 0, end);
+    }
+    what += ", which bpatch does not apply";
+    if (f.magic.starts_with("HDIFF"sv) || f.magic.starts_with("DirDiff"sv))
+      what += ": make the patch with hdiffz -BSD (bsdiff) or hdiffz -VCD (VCDIFF) instead";
+    return what;
+  }
   return std::nullopt;
 }
 

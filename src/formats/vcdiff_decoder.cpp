@@ -129,7 +129,8 @@ void Decoder::decode_window(const WindowHeader& w, uint64_t index) {
     // in the order execute() consumes them (see vcdiff_format.hpp).
     SectionReader all = load_section(kInst, w.inst_length, w.delta_indicator & kDeltaInst, inst_at,
                                      w.target_length, true);
-    target_.resize(static_cast<size_t>(w.target_length));  // after the sections: a lower peak
+    target_.resize_discard(
+        static_cast<size_t>(w.target_length));  // after the sections: a lower peak
     execute(w, all, all, all);
   } else {
     SectionReader data = load_section(kData, w.data_length, w.delta_indicator & kDeltaData,
@@ -138,7 +139,8 @@ void Decoder::decode_window(const WindowHeader& w, uint64_t index) {
                                       w.target_length);
     SectionReader addr = load_section(kAddr, w.addr_length, w.delta_indicator & kDeltaAddr, addr_at,
                                       w.target_length);
-    target_.resize(static_cast<size_t>(w.target_length));  // after the sections: a lower peak
+    target_.resize_discard(
+        static_cast<size_t>(w.target_length));  // after the sections: a lower peak
     execute(w, data, inst, addr);
   }
 
@@ -155,7 +157,7 @@ void Decoder::decode_window(const WindowHeader& w, uint64_t index) {
                              : std::string()));
     }
   }
-  out_.write(std::as_bytes(std::span(target_)));
+  out_.write(std::as_bytes(std::span(target_.data(), target_.size())));
   output_ += w.target_length;
 }
 

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "base/huge_buffer.hpp"
 #include "bpatch/io.hpp"
 #include "formats/vcdiff_address_cache.hpp"
 #include "formats/vcdiff_code_table.hpp"
@@ -74,10 +75,10 @@ class Decoder {
   std::unique_ptr<SecondaryDecoder> secondary_[3];
   std::vector<uint8_t> raw_[3];      // sections as stored
   std::vector<uint8_t> decoded_[3];  // sections after secondary decompression
-  std::vector<uint8_t> target_;
-  std::vector<uint8_t> segment_;  // a VCD_TARGET segment
-  uint64_t output_ = 0;           // target bytes written so far
-  uint64_t decoded_budget_ = 0;   // decompressed section bytes the window may still use
+  HugeBuffer<uint8_t> target_;       // every byte is written before it is read
+  std::vector<uint8_t> segment_;     // a VCD_TARGET segment
+  uint64_t output_ = 0;              // target bytes written so far
+  uint64_t decoded_budget_ = 0;      // decompressed section bytes the window may still use
 };
 
 // Decodes a VCD_CODETABLE header's table (a VCDIFF delta of the default
