@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "bpatch/hash.hpp"
+
 namespace fs = std::filesystem;
 
 namespace bpatch::testing {
@@ -125,6 +127,11 @@ std::string bpatch_binary() {
 #endif
 }
 
+CommandResult bpatch_cmd(std::vector<std::string> args, const std::string& cwd) {
+  args.insert(args.begin(), bpatch_binary());
+  return run(args, cwd);
+}
+
 std::string source_dir() {
 #ifdef BPATCH_SOURCE_DIR
   return BPATCH_SOURCE_DIR;
@@ -136,6 +143,10 @@ std::string source_dir() {
 bool is_undo_generation(const std::string& path) {
   return path.starts_with(".bpatch/undo-") || path.starts_with(".bpatch/keep-") ||
          path.find(".bpatch-keep-") != std::string::npos;
+}
+
+std::string xxh3(const std::string& bytes) {
+  return hash_bytes(std::as_bytes(std::span(bytes.data(), bytes.size()))).hex();
 }
 
 }  // namespace bpatch::testing

@@ -43,6 +43,9 @@ Tree snapshot(const std::string& root);
 // file when the journal is on another file system). Not a leftover.
 bool is_undo_generation(const std::string& path);
 
+// The XXH3-128 of bytes in canonical hex: what expect= and result= take after "xxh3:".
+std::string xxh3(const std::string& bytes);
+
 struct CommandResult {
   int exit_code = -1;  // -signal when killed
   std::string out;
@@ -54,6 +57,8 @@ CommandResult run(const std::vector<std::string>& argv, const std::string& cwd =
 
 // The bpatch binary built with the tests.
 std::string bpatch_binary();
+// run() of that binary with args.
+CommandResult bpatch_cmd(std::vector<std::string> args, const std::string& cwd = "");
 // The source tree (fixtures, shared vectors next to it).
 std::string source_dir();
 

@@ -65,6 +65,23 @@ std::vector<Change> tree_update() {
           Change::rmdir("t/empty")};
 }
 
+// initial_tree() after update(), committed keeping its undo data.
+void updated_tree(MemoryFileSystem& fs) {
+  initial_tree(fs);
+  commit_uninterrupted(fs, update(), 1);
+}
+
+// The explored operation `bpatch undo` (of the newest generation).
+TxSpec undo_tx() {
+  TxSpec tx{"undo", {}};
+  tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
+    UndoOptions options;
+    options.root = root;
+    undo_with_hook(fs, options, skip);
+  };
+  return tx;
+}
+
 }  // namespace
 
 std::vector<Scenario> undo_scenarios() {
@@ -90,13 +107,7 @@ std::vector<Scenario> undo_scenarios() {
       tree_setup(fs);
       commit_uninterrupted(fs, tree_update(), 1);
     };
-    TxSpec tx{"undo", {}};
-    tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
-      UndoOptions options;
-      options.root = root;
-      undo_with_hook(fs, options, skip);
-    };
-    s.txs.push_back(std::move(tx));
+    s.txs.push_back(undo_tx());
     out.push_back(std::move(s));
   }
   {
@@ -123,26 +134,14 @@ std::vector<Scenario> undo_scenarios() {
   {
     Scenario s;
     s.name = "undo";
-    s.setup = [](MemoryFileSystem& fs) {
-      initial_tree(fs);
-      commit_uninterrupted(fs, update(), 1);
-    };
-    TxSpec tx{"undo", {}};
-    tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
-      UndoOptions options;
-      options.root = root;
-      undo_with_hook(fs, options, skip);
-    };
-    s.txs.push_back(std::move(tx));
+    s.setup = updated_tree;
+    s.txs.push_back(undo_tx());
     out.push_back(std::move(s));
   }
   {
     Scenario s;
     s.name = "forget all (one generation)";
-    s.setup = [](MemoryFileSystem& fs) {
-      initial_tree(fs);
-      commit_uninterrupted(fs, update(), 1);
-    };
+    s.setup = updated_tree;
     TxSpec tx{"forget all", {}};
     tx.run = [](FileSystem& fs, const std::string& root, const SkipSyncHook& skip) {
       journal::forget_with_hook(fs, root + "/.bpatch", "", 0, skip);

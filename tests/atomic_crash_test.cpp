@@ -13,9 +13,7 @@
 // violating image, so that none of them is decorative; the list of sites is
 // checked against src/.
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <iostream>
-#include <regex>
 #include <set>
 
 #include "bpatch/atomic.hpp"
@@ -25,6 +23,7 @@
 #include "testing/crash_scenarios.hpp"
 #include "testing/crash_states.hpp"
 #include "testing/memory_file_system.hpp"
+#include "testing/sync_sites.hpp"
 #include "testing/test_files.hpp"
 #include "testing/test_scale.hpp"
 
@@ -319,15 +318,8 @@ TEST_CASE("apply --atomic and undo: every crash recovers to exactly the old or t
 }
 
 TEST_CASE("the atomic sync sites are exactly those in src/", "[atomic][syncmutation]") {
-  std::set<std::string> found;
-  const std::regex literal("\"(atomic\\.[a-z.]+)\"");
-  for (const auto& e : std::filesystem::recursive_directory_iterator(source_dir() + "/src")) {
-    if (!e.is_regular_file()) continue;
-    const std::string text = read_file(e.path().string());
-    for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it)
-      found.insert((*it)[1]);
-  }
-  CHECK(found == std::set<std::string>(kAtomicSites.begin(), kAtomicSites.end()));
+  CHECK(sync_sites_in_source({"atomic"}) ==
+        std::set<std::string>(kAtomicSites.begin(), kAtomicSites.end()));
 }
 
 TEST_CASE("skipping any one atomic fsync lets a crash break the switch", "[atomic][syncmutation]") {

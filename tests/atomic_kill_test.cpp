@@ -10,15 +10,13 @@
 // no temporary link and no unfinished record.
 //
 // Fails when strace is missing or cannot trace here (testing/oracles.hpp).
-#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <sstream>
 
-#include "testing/oracles.hpp"
+#include "testing/strace_kill.hpp"
 #include "testing/test_files.hpp"
 #include "testing/test_scale.hpp"
 
@@ -57,45 +55,6 @@ std::vector<std::string> recover_argv(const std::string& dir) {
   return {bpatch_binary(), "recover", "-q", "--root", dir + "/current"};
 }
 
-std::vector<std::string> under_strace(const std::string& inject, std::vector<std::string> argv) {
-  std::vector<std::string> out = {"strace",          "-f", "-qq", "-o", "/dev/null", "-e",
-                                  "inject=" + inject};
-  out.insert(out.end(), argv.begin(), argv.end());
-  return out;
-}
-
-struct CallCount {
-  int before = 0;  // made before the first call naming dir (the loader's)
-  int total = 0;
-};
-
-std::map<std::string, CallCount> count_calls(const std::vector<std::string>& argv,
-                                             const std::string& dir, const std::string& out_file) {
-  std::string trace = "trace=";
-  for (const auto& name : kMutating) trace += (trace.size() > 6 ? "," : "") + name;
-  std::vector<std::string> cmd = {"strace", "-f", "-qq", "-o", out_file, "-e", trace};
-  cmd.insert(cmd.end(), argv.begin(), argv.end());
-  const auto r = run(cmd);
-  REQUIRE(r.exit_code == 0);
-  std::map<std::string, CallCount> counts;
-  std::istringstream in(read_file(out_file));
-  bool started = false;
-  for (std::string line; std::getline(in, line);) {
-    const size_t at = line.find_first_not_of("0123456789 ");
-    if (at == std::string::npos || line.compare(at, 4, "<...") == 0) continue;
-    const size_t paren = line.find('(', at);
-    if (paren == std::string::npos) continue;
-    const std::string name = line.substr(at, paren - at);
-    if (std::find(kMutating.begin(), kMutating.end(), name) == kMutating.end()) continue;
-    started = started || line.find(dir) != std::string::npos;
-    CallCount& c = counts[name];
-    ++c.total;
-    if (!started) ++c.before;
-  }
-  REQUIRE(started);
-  return counts;
-}
-
 struct Reference {
   Tree old_release, new_release;  // as seen through `current`
   std::string old_text = "releases/v1";
@@ -127,13 +86,6 @@ std::string outcome(const std::string& dir, const Reference& ref) {
   return is_old ? "old" : "new";
 }
 
-bool strace_works() {
-  if (!oracle_available("strace")) return false;
-  return oracle_usable("strace",
-                       run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
-                       "cannot trace here");
-}
-
 // Kills `argv` (made by `prepare` in a fresh directory) at every mutating
 // call, recovers, and checks the outcome. Returns the kills made.
 uint64_t sweep(const std::string& what, const std::function<void(const std::string&)>& prepare,
@@ -143,7 +95,7 @@ uint64_t sweep(const std::string& what, const std::function<void(const std::stri
   {
     TempDir dir;
     prepare(dir.path());
-    counts = count_calls(argv(dir.path()), dir.path(), dir / "counts");
+    counts = count_calls(argv(dir.path()), dir.path(), dir / "counts", kMutating);
     REQUIRE(outcome(dir.path(), ref) == (what == "undo" ? "old" : "new"));
   }
   REQUIRE(counts.count("renameat"));

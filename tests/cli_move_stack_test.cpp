@@ -11,7 +11,6 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "bpatch/hash.hpp"
 #include "testing/oracles.hpp"
 #include "testing/test_files.hpp"
 #include "testing/test_scale.hpp"
@@ -20,15 +19,6 @@ using namespace bpatch;
 using namespace bpatch::testing;
 
 namespace {
-
-CommandResult bpatch_cmd(std::vector<std::string> args, const std::string& cwd = "") {
-  args.insert(args.begin(), bpatch_binary());
-  return run(args, cwd);
-}
-
-std::string xxh3(const std::string& bytes) {
-  return hash_bytes(std::as_bytes(std::span(bytes.data(), bytes.size()))).hex();
-}
 
 // Text-like bytes, so that bsdiff and zstd find matches.
 std::string words(size_t n, uint32_t seed) {

@@ -10,24 +10,15 @@
 #include <sstream>
 #include <thread>
 
-#include "bpatch/hash.hpp"
 #include "bpatch/posix_file_system.hpp"
 #include "testing/oracles.hpp"
+#include "testing/strace_kill.hpp"
 #include "testing/test_files.hpp"
 
 using namespace bpatch;
 using namespace bpatch::testing;
 
 namespace {
-
-CommandResult bpatch_cmd(std::vector<std::string> args, const std::string& cwd = "") {
-  args.insert(args.begin(), bpatch_binary());
-  return run(args, cwd);
-}
-
-std::string xxh3(const std::string& bytes) {
-  return hash_bytes(std::as_bytes(std::span(bytes.data(), bytes.size()))).hex();
-}
 
 // No shadow or journal record anywhere under root. (The undo generation an
 // apply keeps by default is not a leftover: is_undo_generation.)
@@ -309,10 +300,7 @@ int fsync_after_commit(const std::vector<std::string>& argv, const std::string& 
 // must say "run recover", and recover must finish the transaction.
 TEST_CASE("exit status 3 when the commit cannot be made durable, and recover finishes it",
           "[cli][strace]") {
-  if (!oracle_usable("strace",
-                     run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
-                     "cannot trace here"))
-    return;
+  if (!strace_works()) return;
   TempDir dir;
   const std::string script = "bpatch 1\nedit a\n  write 0 hex:4242\nput b hex:00\n";
   auto reset = [&] {
@@ -328,16 +316,8 @@ TEST_CASE("exit status 3 when the commit cannot be made durable, and recover fin
 
   reset();
   // LeakSanitizer cannot run under ptrace; this test is about exit statuses.
-  std::vector<std::string> cmd = {"env",
-                                  "ASAN_OPTIONS=detect_leaks=0",
-                                  "strace",
-                                  "-f",
-                                  "-qq",
-                                  "-o",
-                                  "/dev/null",
-                                  "-e",
-                                  "inject=fsync:error=EIO:when=" + std::to_string(nth)};
-  cmd.insert(cmd.end(), apply.begin(), apply.end());
+  std::vector<std::string> cmd = under_strace("fsync:error=EIO:when=" + std::to_string(nth), apply);
+  cmd.insert(cmd.begin(), {"env", "ASAN_OPTIONS=detect_leaks=0"});
   const auto r = run(cmd);
   INFO("fsync #" << nth << " failed with EIO: " << r.err);
   REQUIRE(r.exit_code == 3);

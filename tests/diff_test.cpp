@@ -22,11 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-CommandResult bpatch_cmd(std::vector<std::string> args, const std::string& cwd = "") {
-  args.insert(args.begin(), bpatch_binary());
-  return run(args, cwd);
-}
-
 // The oracles are installed by .ci/install-deps: a missing one fails the test.
 void require_tool(const std::string& tool) {
   INFO(tool << " is needed as the oracle (apt-get install it)");

@@ -19,11 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-CommandResult bpatch_cmd(std::vector<std::string> args) {
-  args.insert(args.begin(), bpatch_binary());
-  return run(args);
-}
-
 // Path -> content ("dir", "symlink:T", or the bytes) and permission bits
 // (0 for a symlink, whose bits mean nothing), without the journal.
 using State = std::map<std::string, std::pair<std::string, unsigned>>;

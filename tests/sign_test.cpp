@@ -20,11 +20,6 @@ using namespace bpatch::testing;
 
 namespace {
 
-CommandResult bpatch_cmd(std::vector<std::string> args, const std::string& cwd = "") {
-  args.insert(args.begin(), bpatch_binary());
-  return run(args, cwd);
-}
-
 CommandResult shell(const std::string& script, const std::string& cwd) {
   return run({"sh", "-c", script}, cwd);
 }

@@ -17,14 +17,14 @@
 // Fails when strace is missing or cannot trace here (testing/oracles.hpp).
 // BPATCH_CRASH_DEEP=1 kills recovery at every call of every kind instead of
 // a sample.
-#include <algorithm>
+#include "testing/strace_kill.hpp"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "testing/oracles.hpp"
 #include "testing/test_files.hpp"
@@ -37,14 +37,6 @@ namespace {
 bool deep() {
   const char* v = std::getenv("BPATCH_CRASH_DEEP");
   return v && *v && std::string(v) != "0";
-}
-
-// strace installed and allowed to trace, or a failed test (testing/oracles.hpp).
-bool strace_works() {
-  if (!oracle_available("strace")) return false;
-  return oracle_usable("strace",
-                       run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
-                       "cannot trace here");
 }
 
 bool have_bsdiff() { return oracle_available("bsdiff"); }
@@ -134,51 +126,6 @@ std::vector<std::string> recover_argv(const std::string& dir) {
   return {bpatch_binary(), "recover", "-q", "--root", dir + "/root"};
 }
 
-std::vector<std::string> under_strace(const std::string& inject, std::vector<std::string> argv) {
-  std::vector<std::string> out = {"strace",          "-f", "-qq", "-o", "/dev/null", "-e",
-                                  "inject=" + inject};
-  out.insert(out.end(), argv.begin(), argv.end());
-  return out;
-}
-
-// Calls per mutating system call in an uninterrupted run of argv: how many
-// there are in all, and how many of them the process made before it first
-// touched `dir` (the dynamic loader opening and mapping libraries, the C++
-// runtime starting). strace's when=N counts from the process's start, so the
-// sweep begins at N = before + 1: failing the loader's calls proves nothing
-// about bpatch and only made runs that exit 127.
-struct CallCount {
-  int before = 0;  // made before the first call naming dir
-  int total = 0;
-};
-std::map<std::string, CallCount> count_calls(const std::vector<std::string>& argv,
-                                             const std::string& dir, const std::string& out_file) {
-  std::string trace = "trace=";
-  for (const auto& name : kMutating) trace += (trace.size() > 6 ? "," : "") + name;
-  std::vector<std::string> cmd = {"strace", "-f", "-qq", "-o", out_file, "-e", trace};
-  cmd.insert(cmd.end(), argv.begin(), argv.end());
-  const auto r = run(cmd);
-  REQUIRE(r.exit_code == 0);
-  std::map<std::string, CallCount> counts;
-  std::istringstream in(read_file(out_file));
-  bool started = false;
-  for (std::string line; std::getline(in, line);) {
-    // "PID name(args) = ret", or "PID <... name resumed> …" (not a new call).
-    size_t at = line.find_first_not_of("0123456789 ");
-    if (at == std::string::npos || line.compare(at, 4, "<...") == 0) continue;
-    const size_t paren = line.find('(', at);
-    if (paren == std::string::npos) continue;
-    const std::string name = line.substr(at, paren - at);
-    if (std::find(kMutating.begin(), kMutating.end(), name) == kMutating.end()) continue;
-    started = started || line.find(dir) != std::string::npos;
-    CallCount& c = counts[name];
-    ++c.total;
-    if (!started) ++c.before;
-  }
-  REQUIRE(started);
-  return counts;
-}
-
 // A killed process (no power cut) leaves complete files: the transaction is
 // committed exactly when its manifest has its final name. With no record
 // left, the tree must already be all-old or all-new.
@@ -203,7 +150,7 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
     TempDir dir;
     make_workload(dir.path());
     old_tree = state_of(dir / "root").tree;
-    counts = count_calls(apply_argv(dir.path()), dir.path(), dir / "counts");
+    counts = count_calls(apply_argv(dir.path()), dir.path(), dir / "counts", kMutating);
     new_tree = state_of(dir / "root").tree;
     REQUIRE(outcome(dir / "root", old_tree, new_tree) == "new");
     REQUIRE(new_tree != old_tree);
@@ -212,7 +159,7 @@ TEST_CASE("bpatch killed or failed at every mutating system call recovers all-ol
     TempDir dir;
     make_workload(dir.path());
     run(under_strace("renameat:signal=KILL:when=2", apply_argv(dir.path())));
-    recover_counts = count_calls(recover_argv(dir.path()), dir.path(), dir / "counts");
+    recover_counts = count_calls(recover_argv(dir.path()), dir.path(), dir / "counts", kMutating);
   }
   REQUIRE(counts.count("fsync"));
   REQUIRE(counts.count("renameat"));  // every rename beneath ROOT is renameat(2) on descriptors

@@ -14,14 +14,13 @@
 // scenario that proves a site, the test fails (no violation), never passes.
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <mutex>
-#include <regex>
 #include <set>
 
 #include "testing/crash_explorer.hpp"
 #include "testing/crash_scenarios.hpp"
+#include "testing/sync_sites.hpp"
 #include "testing/test_files.hpp"
 
 using namespace bpatch;
@@ -35,20 +34,6 @@ const std::vector<std::string> kSites = {
     "manifest.file",        "manifest.commit",       "recover.replay.dir",
     "recover.records",      "recover.rollback.dir",  "shadow.setid",
     "recover.replay.chmod", "recover.records.intent"};
-
-// Every site name passed to sync_file/sync_dir/write_synced_file in src/.
-std::set<std::string> sites_in_source() {
-  std::set<std::string> out;
-  const std::regex literal("\"((journal|intent|shadow|manifest|recover)\\.[a-z.]+)\"");
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(source_dir() + "/src")) {
-    if (!entry.is_regular_file()) continue;
-    const std::string text = read_file(entry.path().string());
-    if (text.find("sync") == std::string::npos) continue;
-    for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it)
-      out.insert((*it)[1]);
-  }
-  return out;
-}
 
 // Per scenario, the sync sites its transactions and their recoveries call:
 // one pass over every crash point with the durable image only, recovery
@@ -77,7 +62,8 @@ std::vector<std::set<std::string>> sites_reached(const ScenarioSet& set) {
 }  // namespace
 
 TEST_CASE("the mutation test covers every sync call site in src/", "[syncmutation]") {
-  CHECK(sites_in_source() == std::set<std::string>(kSites.begin(), kSites.end()));
+  CHECK(sync_sites_in_source({"journal", "intent", "shadow", "manifest", "recover"}) ==
+        std::set<std::string>(kSites.begin(), kSites.end()));
 }
 
 TEST_CASE("skipping any one fsync lets the crash explorer find a broken state",

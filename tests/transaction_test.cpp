@@ -31,10 +31,6 @@ std::string hex_of(const std::string& bytes) {
   return out;
 }
 
-std::string xxh3(const std::string& bytes) {
-  return hash_bytes(std::as_bytes(std::span(bytes.data(), bytes.size()))).hex();
-}
-
 CommitResult run_script(const TempDir& dir, const std::string& script, bool dry_run = false) {
   PosixFileSystem fs;
   TransactionOptions options;

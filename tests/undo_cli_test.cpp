@@ -7,15 +7,14 @@
 // undo.
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "testing/oracles.hpp"
+#include "testing/strace_kill.hpp"
 #include "testing/test_files.hpp"
 
 using namespace bpatch::testing;
@@ -55,11 +54,6 @@ uint64_t blocks_of_tree(const std::string& root) {
     total += static_cast<uint64_t>(st.st_blocks) * 512;
   }
   return total;
-}
-
-CommandResult bpatch_cmd(std::vector<std::string> args) {
-  args.insert(args.begin(), bpatch_binary());
-  return run(args);
 }
 
 // ROOT with edits, a delta, a put into new directories, a replaced file
@@ -180,45 +174,10 @@ TEST_CASE("keeping a 64 MiB original costs no second copy", "[undo][cli]") {
 
 namespace {
 
-bool strace_works() {
-  if (!oracle_available("strace")) return false;
-  return oracle_usable("strace",
-                       run({"strace", "-f", "-qq", "-o", "/dev/null", "true"}).exit_code == 0,
-                       "cannot trace here");
-}
-
 const std::vector<std::string> kMutating = {
     "openat",    "write",     "pwrite64", "fsync", "fdatasync", "rename", "renameat",
     "renameat2", "unlink",    "unlinkat", "mkdir", "mkdirat",   "rmdir",  "fchmod",
     "fchmodat",  "ftruncate", "flock",    "link",  "linkat"};
-
-// Per mutating call: how many an uninterrupted run makes in all, and how
-// many before its first call naming dir (the loader's; not swept).
-std::map<std::string, std::pair<int, int>> count_calls(const std::vector<std::string>& argv,
-                                                       const std::string& dir,
-                                                       const std::string& out_file) {
-  std::string trace = "trace=";
-  for (const auto& name : kMutating) trace += (trace.size() > 6 ? "," : "") + name;
-  std::vector<std::string> cmd = {"strace", "-f", "-qq", "-o", out_file, "-e", trace};
-  cmd.insert(cmd.end(), argv.begin(), argv.end());
-  REQUIRE(run(cmd).exit_code == 0);
-  std::map<std::string, std::pair<int, int>> counts;  // name -> (before, total)
-  std::istringstream in(read_file(out_file));
-  bool started = false;
-  for (std::string line; std::getline(in, line);) {
-    const size_t at = line.find_first_not_of("0123456789 ");
-    if (at == std::string::npos || line.compare(at, 4, "<...") == 0) continue;
-    const size_t paren = line.find('(', at);
-    if (paren == std::string::npos) continue;
-    const std::string name = line.substr(at, paren - at);
-    if (std::find(kMutating.begin(), kMutating.end(), name) == kMutating.end()) continue;
-    started = started || line.find(dir) != std::string::npos;
-    auto& c = counts[name];
-    ++c.second;
-    if (!started) ++c.first;
-  }
-  return counts;
-}
 
 }  // namespace
 
@@ -227,12 +186,12 @@ TEST_CASE("bpatch undo SIGKILLed at every mutating system call, then recover: be
   if (!strace_works()) return;
   const auto start = std::chrono::steady_clock::now();
   FullTree after;
-  std::map<std::string, std::pair<int, int>> counts;
+  std::map<std::string, CallCount> counts;
   {
     TempDir dir;
     make_update(dir.path());
     REQUIRE(run(apply_argv(dir.path())).exit_code == 0);
-    counts = count_calls(undo_argv(dir.path()), dir.path(), dir / "counts");
+    counts = count_calls(undo_argv(dir.path()), dir.path(), dir / "counts", kMutating);
     after = full_tree(dir / "root");
     CHECK_FALSE(hidden_name_left(after));
   }
@@ -240,23 +199,14 @@ TEST_CASE("bpatch undo SIGKILLed at every mutating system call, then recover: be
   REQUIRE(counts.count("renameat"));
   uint64_t kills = 0, got_before = 0, got_after = 0;
   for (const auto& [call, count] : counts) {
-    for (int nth = count.first + 1; nth <= count.second; ++nth) {
+    for (int nth = count.before + 1; nth <= count.total; ++nth) {
       INFO("SIGKILL at " << call << " #" << nth);
       TempDir dir;
       make_update(dir.path());
       REQUIRE(run(apply_argv(dir.path())).exit_code == 0);
       const FullTree before = full_tree(dir / "root");
-      std::vector<std::string> cmd = {
-          "strace",
-          "-f",
-          "-qq",
-          "-o",
-          "/dev/null",
-          "-e",
-          "inject=" + call + ":signal=KILL:when=" + std::to_string(nth)};
-      const auto argv = undo_argv(dir.path());
-      cmd.insert(cmd.end(), argv.begin(), argv.end());
-      const auto r = run(cmd);
+      const auto r = run(
+          under_strace(call + ":signal=KILL:when=" + std::to_string(nth), undo_argv(dir.path())));
       if (r.exit_code != -9) CHECK(r.exit_code == 0);
       ++kills;
       REQUIRE(bpatch_cmd({"recover", "-q", "--root", dir / "root"}).exit_code == 0);
@@ -271,7 +221,7 @@ TEST_CASE("bpatch undo SIGKILLed at every mutating system call, then recover: be
   }
   std::cout << "undo strace: " << kills << " SIGKILLs of bpatch undo (" << got_before
             << " recovered to before, " << got_after << " to after); calls:";
-  for (const auto& [call, count] : counts) std::cout << " " << call << "=" << count.second;
+  for (const auto& [call, count] : counts) std::cout << " " << call << "=" << count.total;
   std::cout << "; "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
             << " s" << std::endl;

@@ -7,13 +7,12 @@
 // state.
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <mutex>
-#include <regex>
 #include <set>
 
 #include "testing/crash_explorer.hpp"
+#include "testing/sync_sites.hpp"
 #include "testing/test_files.hpp"
 #include "testing/undo_scenarios.hpp"
 
@@ -28,19 +27,6 @@ const std::vector<std::string> kUndoSites = {
     "keep.dir",           "undo.intent.file", "undo.intent.dir", "undo.shadow.dir",
     "undo.manifest.file", "undo.commit",      "undo.keep.dir",   "undo.rmdir",
     "undo.drop",          "forget.mark",      "forget.dir",      "forget.record"};
-
-std::set<std::string> undo_sites_in_source() {
-  std::set<std::string> out;
-  const std::regex literal("\"((keep|undo|forget)\\.[a-z.]+)\"");
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(source_dir() + "/src")) {
-    if (!entry.is_regular_file()) continue;
-    const std::string text = read_file(entry.path().string());
-    if (text.find("sync") == std::string::npos) continue;
-    for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it)
-      out.insert((*it)[1]);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -66,7 +52,8 @@ TEST_CASE("every crash of keep, undo and forget recovers exactly before or after
 }
 
 TEST_CASE("the undo sync sites are those of the source", "[undo][syncmutation]") {
-  CHECK(undo_sites_in_source() == std::set<std::string>(kUndoSites.begin(), kUndoSites.end()));
+  CHECK(sync_sites_in_source({"keep", "undo", "forget"}) ==
+        std::set<std::string>(kUndoSites.begin(), kUndoSites.end()));
 }
 
 TEST_CASE("skipping any one fsync of keep, undo or forget breaks a crash state",

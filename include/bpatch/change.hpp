@@ -108,71 +108,45 @@ struct Change {
   std::optional<std::pair<uint64_t, uint64_t>> patch_slice;
 
   static Change edit(std::string target, std::vector<EditOp> ops = {}) {
-    Change c;
-    c.kind = Kind::edit;
-    c.target = std::move(target);
+    Change c = of(Kind::edit, std::move(target));
     c.edits = std::move(ops);
     return c;
   }
   static Change delta(std::string target, std::string patch_file) {
-    Change c;
-    c.kind = Kind::delta;
-    c.target = std::move(target);
+    Change c = of(Kind::delta, std::move(target));
     c.patch = std::move(patch_file);
     return c;
   }
   static Change put(std::string target, Data content) {
-    Change c;
-    c.kind = Kind::put;
-    c.target = std::move(target);
+    Change c = of(Kind::put, std::move(target));
     c.content = std::move(content);
     return c;
   }
-  static Change remove(std::string target) {
-    Change c;
-    c.kind = Kind::remove;
-    c.target = std::move(target);
-    return c;
-  }
+  static Change remove(std::string target) { return of(Kind::remove, std::move(target)); }
 
   static Change move(std::string from, std::string target) {
-    Change c;
-    c.kind = Kind::move;
+    Change c = of(Kind::move, std::move(target));
     c.from = std::move(from);
-    c.target = std::move(target);
     return c;
   }
   static Change copy(std::string from, std::string target) {
-    Change c;
-    c.kind = Kind::copy;
+    Change c = of(Kind::copy, std::move(target));
     c.from = std::move(from);
-    c.target = std::move(target);
     return c;
   }
   static Change symlink(std::string target, std::string holds) {
-    Change c;
-    c.kind = Kind::symlink;
-    c.target = std::move(target);
+    Change c = of(Kind::symlink, std::move(target));
     c.link_target = std::move(holds);
     return c;
   }
   static Change mkdir(std::string dir, uint32_t permission_bits) {
-    Change c;
-    c.kind = Kind::mkdir;
-    c.target = std::move(dir);
+    Change c = of(Kind::mkdir, std::move(dir));
     c.mode = permission_bits;
     return c;
   }
-  static Change rmdir(std::string dir) {
-    Change c;
-    c.kind = Kind::rmdir;
-    c.target = std::move(dir);
-    return c;
-  }
+  static Change rmdir(std::string dir) { return of(Kind::rmdir, std::move(dir)); }
   static Change chmod(std::string target, uint32_t permission_bits) {
-    Change c;
-    c.kind = Kind::chmod;
-    c.target = std::move(target);
+    Change c = of(Kind::chmod, std::move(target));
     c.mode = permission_bits;
     return c;
   }
@@ -192,6 +166,15 @@ struct Change {
   Change&& reading_from(std::string old_content) && {
     source = std::move(old_content);
     return std::move(*this);
+  }
+
+ private:
+  // What every builder starts from: a change of `kind` to `target`.
+  static Change of(Kind kind, std::string target) {
+    Change c;
+    c.kind = kind;
+    c.target = std::move(target);
+    return c;
   }
 };
 

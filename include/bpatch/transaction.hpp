@@ -68,6 +68,22 @@ struct FileResult {
   std::string note;                  // e.g. "already up to date"
 };
 
+// The name of an action ("replaced", "created", "removed", "unchanged"), as
+// the --json reports and the Python results spell it.
+inline const char* file_action_name(FileResult::Action action) {
+  switch (action) {
+    case FileResult::Action::replaced:
+      return "replaced";
+    case FileResult::Action::created:
+      return "created";
+    case FileResult::Action::removed:
+      return "removed";
+    case FileResult::Action::unchanged:
+      return "unchanged";
+  }
+  return "?";
+}
+
 struct CommitResult {
   std::string txid;  // empty when nothing was written (dry run, nothing to do)
   bool dry_run = false;

@@ -9,20 +9,6 @@
 namespace bpatch::python {
 namespace {
 
-const char* action_name(FileResult::Action action) {
-  switch (action) {
-    case FileResult::Action::replaced:
-      return "replaced";
-    case FileResult::Action::created:
-      return "created";
-    case FileResult::Action::removed:
-      return "removed";
-    case FileResult::Action::unchanged:
-      return "unchanged";
-  }
-  return "?";
-}
-
 std::optional<std::string> hex_of(const std::optional<Hash128>& hash) {
   if (!hash) return std::nullopt;
   return hash->hex();
@@ -48,7 +34,7 @@ PyCommitResult to_python(const CommitResult& result) {
   out.dry_run = result.dry_run;
   for (const auto& r : result.recovered) out.recovered.push_back(r.txid + ": " + r.plan);
   for (const auto& f : result.files)
-    out.files.push_back({f.target, change_kind_name(f.kind), action_name(f.action), f.note,
+    out.files.push_back({f.target, change_kind_name(f.kind), file_action_name(f.action), f.note,
                          hex_of(f.pre_hash), hex_of(f.post_hash), f.size});
   return out;
 }

@@ -59,10 +59,7 @@ void print_report(const CommonOptions& common, const CommitResult& result,
       j.begin_object()
           .field("target", f.target)
           .field("op", change_kind_name(f.kind))
-          .field("action", f.action == FileResult::Action::unchanged ? "unchanged"
-                           : f.action == FileResult::Action::removed ? "removed"
-                           : f.action == FileResult::Action::created ? "created"
-                                                                     : "replaced");
+          .field("action", file_action_name(f.action));
       if (f.action != FileResult::Action::removed && f.action != FileResult::Action::unchanged)
         j.field("size", f.size);
       j.key("pre_hash");

@@ -29,20 +29,6 @@ AtomicOptions atomic_options(const CommonOptions& common) {
 
 namespace {
 
-const char* action_word(FileResult::Action a) {
-  switch (a) {
-    case FileResult::Action::replaced:
-      return "replaced";
-    case FileResult::Action::created:
-      return "created";
-    case FileResult::Action::removed:
-      return "removed";
-    case FileResult::Action::unchanged:
-      return "unchanged";
-  }
-  return "?";
-}
-
 std::string inside(const std::string& path, const std::string& dir) {
   return path.starts_with(dir + "/") ? path.substr(dir.size() + 1) : path;
 }
@@ -68,7 +54,7 @@ int run_apply_atomic(const CommonOptions& common, std::vector<Change> changes) {
       j.begin_object()
           .field("target", inside(f.target, r.new_release))
           .field("op", change_kind_name(f.kind))
-          .field("action", action_word(f.action))
+          .field("action", file_action_name(f.action))
           .end_object();
     j.end_array().end_object();
     std::printf("%s\n", j.str().c_str());
@@ -81,7 +67,7 @@ int run_apply_atomic(const CommonOptions& common, std::vector<Change> changes) {
     return kExitOk;
   }
   for (const auto& f : r.commit.files)
-    std::printf("%-14s %s\n", action_word(f.action),
+    std::printf("%-14s %s\n", file_action_name(f.action),
                 quote_controls(inside(f.target, r.new_release)).c_str());
   std::printf(
       "switched %s -> %s (was %s); %llu file(s) shared by reflink, %llu by hard link; "

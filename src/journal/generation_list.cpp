@@ -6,6 +6,7 @@
 #include "bpatch/error.hpp"
 #include "bpatch/undo.hpp"
 #include "journal/generations.hpp"
+#include "journal/read_only_journal.hpp"
 #include "journal/replay.hpp"
 
 namespace bpatch {
@@ -43,11 +44,10 @@ std::vector<std::string> forget(FileSystem& fs, const std::string& journal_dir,
 }
 
 std::vector<Generation> list_generations(FileSystem& fs, const std::string& journal_dir) {
-  const std::string dir = paths::canonical_parent(fs, journal_dir);
-  if (!fs.lstat(dir)) return {};
-  const auto view = fs.anchored({dir});
-  const auto journal = journal::Journal::open_read_only(*view, dir);
-  if (!journal) return {};
+  const auto opened = journal::open_read_only_journal(fs, journal_dir);
+  if (!opened) return {};
+  const auto& view = opened->view;
+  const journal::Journal* journal = &opened->journal;
   std::vector<Generation> out;
   for (const auto& txid : journal::generation_txids(*view, *journal)) {
     Generation g;
@@ -62,7 +62,7 @@ std::vector<Generation> list_generations(FileSystem& fs, const std::string& jour
       continue;
     }
     g.root = record.root;
-    const auto root_view = view->anchored({record.root, dir});
+    const auto root_view = view->anchored({record.root, journal->dir()});
     for (const auto& e : record.entries) {
       g.targets.push_back(e.target);
       if (e.op == journal::ManifestEntry::Op::replace && !e.old_ino) ++g.created;

@@ -5,65 +5,22 @@
 #include <cstdio>
 
 #include "bpatch/error.hpp"
+#include "journal/record_text.hpp"
 
 namespace bpatch::journal {
 namespace {
 
 constexpr std::string_view kIntentHeader = "bpatch-intent 2";
 constexpr std::string_view kManifestHeader = "bpatch-manifest 2";
-constexpr std::string_view kChecksumPrefix = "checksum ";
-
-std::string escape_path(std::string_view path) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : path) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b == '%' || b == 0x7f) {
-      out += '%';
-      out += kHex[b >> 4];
-      out += kHex[b & 15];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
 
 std::string hash_field(const std::optional<Hash128>& h) { return h ? h->hex() : "-"; }
-
-std::string seal(std::string body) {
-  const Hash128 sum = hash_bytes(std::as_bytes(std::span(body.data(), body.size())));
-  body += kChecksumPrefix;
-  body += sum.hex();
-  body += '\n';
-  return body;
-}
 
 // Reads one record's lines after checking its header and checksum.
 class RecordReader {
  public:
   RecordReader(std::string_view bytes, std::string_view header, const std::string& name)
       : name_(name) {
-    // The checksum line is the last line; everything before it is covered.
-    if (bytes.empty() || bytes.back() != '\n') fail("torn record (no final newline)");
-    const size_t last = bytes.rfind('\n', bytes.size() - 2);
-    const size_t sum_start = last == std::string_view::npos ? 0 : last + 1;
-    const std::string_view sum_line = bytes.substr(sum_start, bytes.size() - 1 - sum_start);
-    if (!sum_line.starts_with(kChecksumPrefix)) fail("torn record (no checksum line)");
-    const std::string_view body = bytes.substr(0, sum_start);
-    // Compared as text: the canonical lowercase form only, so that no
-    // damaged byte of the checksum line itself can pass.
-    if (sum_line.substr(kChecksumPrefix.size()) !=
-        hash_bytes(std::as_bytes(std::span(body.data(), body.size()))).hex())
-      fail("checksum mismatch (torn or damaged record)");
-    body_ = body;
+    body_ = unseal(bytes, name);
     if (next_line() != header)
       fail("unknown record header or version (expected `" + std::string(header) + "`)");
     const auto txid_line = next_line();
@@ -104,20 +61,10 @@ class RecordReader {
   }
 
   std::string path(std::string_view field) const {
-    std::string out;
-    for (size_t i = 0; i < field.size(); ++i) {
-      if (field[i] != '%') {
-        out += field[i];
-        continue;
-      }
-      if (i + 2 >= field.size()) fail_line("bad %-escape");
-      const int hi = hex_value(field[i + 1]), lo = hex_value(field[i + 2]);
-      if (hi < 0 || lo < 0) fail_line("bad %-escape");
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (out.empty() || out[0] != '/') fail_line("path is not absolute");
-    return out;
+    auto out = unescape_path(field);
+    if (!out) fail_line("bad %-escape");
+    if (out->empty() || (*out)[0] != '/') fail_line("path is not absolute");
+    return std::move(*out);
   }
 
   uint64_t number(std::string_view field, std::string_view key, int base = 10) const {

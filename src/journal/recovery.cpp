@@ -9,6 +9,7 @@
 #include "base/paths.hpp"
 #include "bpatch/error.hpp"
 #include "journal/generations.hpp"
+#include "journal/read_only_journal.hpp"
 #include "journal/records.hpp"
 #include "journal/replay.hpp"
 
@@ -516,11 +517,10 @@ RecoveryReport recover(FileSystem& fs, const std::string& journal_dir, double wa
 }
 
 std::vector<PendingTransaction> journal_status(FileSystem& fs, const std::string& journal_dir) {
-  const std::string dir = paths::canonical_parent(fs, journal_dir);
-  if (!fs.lstat(dir)) return {};
-  const auto view = fs.anchored({dir});
-  const auto journal = journal::Journal::open_read_only(*view, dir);
-  if (!journal) return {};
+  const auto opened = journal::open_read_only_journal(fs, journal_dir);
+  if (!opened) return {};
+  const auto& view = opened->view;
+  const journal::Journal* journal = &opened->journal;
   return journal::status_of(*view, *journal);
 }
 

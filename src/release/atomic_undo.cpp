@@ -11,6 +11,7 @@
 #include "base/paths.hpp"
 #include "bpatch/atomic.hpp"
 #include "bpatch/error.hpp"
+#include "journal/read_only_journal.hpp"
 #include "release/atomic_release.hpp"
 #include "release/release_journal.hpp"
 #include "release/release_record.hpp"
@@ -66,11 +67,10 @@ UndoResult undo_atomic_with_hook(FileSystem& fs, const AtomicOptions& options, S
 namespace bpatch {
 
 std::vector<AtomicGeneration> atomic_status(FileSystem& fs, const std::string& journal_dir) {
-  const std::string dir = paths::canonical_parent(fs, journal_dir);
-  if (!fs.lstat(dir)) return {};
-  const auto view = fs.anchored({dir});
-  const auto journal = journal::Journal::open_read_only(*view, dir);
-  if (!journal) return {};
+  const auto opened = journal::open_read_only_journal(fs, journal_dir);
+  if (!opened) return {};
+  const auto& view = opened->view;
+  const journal::Journal* journal = &opened->journal;
   std::vector<AtomicGeneration> out;
   for (const auto& [txid, set] : release::atomic_records(*view, *journal)) {
     AtomicGeneration g;

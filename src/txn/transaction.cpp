@@ -27,6 +27,7 @@
 #include "journal/replay.hpp"
 #include "txn/chain.hpp"
 #include "txn/commit.hpp"
+#include "txn/commit_point.hpp"
 #include "txn/file_metadata.hpp"
 #include "txn/plan.hpp"
 #include "txn/shadow_file.hpp"
@@ -432,21 +433,7 @@ class Commit {
   // Step 10: the commit point. Once this rename is durable the transaction
   // happened; until then recovery undoes it.
   void commit_point() {
-    try {
-      fs().rename(journal_->manifest_tmp_path(txid_), journal_->manifest_path(txid_));
-    } catch (const Error& e) {
-      // A rename that failed normally did not happen; look, rather than guess.
-      bool renamed = true;
-      try {
-        renamed = fs().lstat(journal_->manifest_path(txid_)).has_value();
-      } catch (const Error&) {
-        throw IncompleteCommit(e, txid_);  // cannot tell: recovery will
-      }
-      if (renamed) throw IncompleteCommit(e, txid_);
-      // Confirmed not committed: whatever the rollback does, the answer is
-      // "nothing changed" (exit 1), never a commit recovery would undo.
-      roll_back_and_rethrow(e);
-    }
+    rename_manifest(fs(), *journal_, txid_, [&](const Error& e) { roll_back_and_rethrow(e); });
   }
 
   // Steps 10 (its dir-sync), 11 and 12: make the commit durable, rename every

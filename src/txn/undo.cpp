@@ -29,6 +29,7 @@
 #include "journal/journal.hpp"
 #include "journal/records.hpp"
 #include "journal/replay.hpp"
+#include "txn/commit_point.hpp"
 #include "txn/undo_commit.hpp"
 
 namespace bpatch {
@@ -278,17 +279,7 @@ class Undo {
 
   // Steps 10-11.
   void commit() {
-    try {
-      fs().rename(journal_->manifest_tmp_path(txid_), journal_->manifest_path(txid_));
-    } catch (const Error& e) {
-      bool renamed = true;
-      try {
-        renamed = fs().lstat(journal_->manifest_path(txid_)).has_value();
-      } catch (const Error&) {
-      }
-      if (renamed) throw IncompleteCommit(e, txid_);
-      roll_back_and_rethrow();
-    }
+    rename_manifest(fs(), *journal_, txid_, [&](const Error&) { roll_back_and_rethrow(); });
     try {
       // As "manifest.commit": the commit rename durable before any rename it lists.
       sync_.sync_dir(journal_->dir(), "undo.commit");
