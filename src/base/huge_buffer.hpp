@@ -5,7 +5,7 @@
 // zeros over all of it, and the first touch of every 4 KiB page is a page
 // fault (a costly exit in a VM; 2,048 of them for an 8 MiB VCDIFF window,
 // a quarter of the CPU of a 24 MiB apply). A HugeBuffer is aligned to and
-// sized in 2 MiB (from 1 MiB on; smaller ones are plain malloc), advised to the kernel as huge
+// sized in 2 MiB (from 4 MiB on; smaller ones are plain malloc), advised to the kernel as huge
 // pages (MADV_HUGEPAGE; where the kernel declines, it is an ordinary allocation), and never
 // cleared: its user must write every element before reading it.
 //

@@ -198,8 +198,8 @@ void Bzip2Decoder::read_stream_header() {
   if (level < '1' || level > '9')
     throw Bzip2DataError("not a bzip2 stream (bad block size digit)", true);
   block_max_ = (level - '0') * 100000;
-  // The inverse BWT walk visits the block in random order, one dependent
-  // load per byte: with 4 KiB pages nearly every load is also a TLB miss.
+  // Not zero-filled: only the part a block uses becomes resident (a small
+  // stream's block array costs little more than its bytes).
   tt_.resize_discard(block_max_);
 }
 
