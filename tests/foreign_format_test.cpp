@@ -43,7 +43,8 @@ TEST_CASE("foreign formats: bpatch apply refuses them with exit 1 and writes not
   for (const std::string& patch :
        {hdiff13("zstd"), hdiff13(""), std::string("HDIFFSF20&lzma\0", 15) + std::string(20, 'x'),
         std::string("HDIFF19&\0", 9), std::string("PPF30\x02", 6) + std::string(60, ' '),
-        std::string("%XDZ004%") + std::string(30, '\0')}) {
+        std::string("%XDZ004%") + std::string(30, '\0'), "NINJA2" + std::string(30, '\x01'),
+        "PMSR" + std::string(30, '\0')}) {
     INFO(patch.substr(0, 9));
     write_file(dir / "p.patch", patch);
     const auto before = snapshot(dir.path());
@@ -59,4 +60,23 @@ TEST_CASE("foreign formats: bpatch apply refuses them with exit 1 and writes not
     CHECK(info.exit_code == 1);
     CHECK_THAT(info.err, Catch::Contains("does not apply"));
   }
+}
+
+TEST_CASE(
+    "unknown binary patches are bad input (exit 1), a script given a TARGET is usage (exit 2)",
+    "[format][cli]") {
+  TempDir dir;
+  write_file(dir / "old.bin", std::string(4096, 'a'));
+  std::string binary = "\x01\x02 some unknown patch format";
+  binary += std::string(1, '\0') + std::string(100, '\x7f');
+  write_file(dir / "p.bin", binary);
+  write_file(dir / "s.bpatch", "bpatch 1\nremove x.bin\n");
+  const auto before = snapshot(dir.path());
+  const auto bin = run({bpatch_binary(), "apply", dir / "p.bin", dir / "old.bin", "-o", dir / "n"});
+  CHECK(bin.exit_code == 1);
+  CHECK_THAT(bin.err, Catch::Contains("p.bin") && Catch::Contains("binary data"));
+  const auto text = run({bpatch_binary(), "apply", dir / "s.bpatch", dir / "old.bin"});
+  CHECK(text.exit_code == 2);
+  CHECK_THAT(text.err, Catch::Contains("takes no TARGET"));
+  CHECK(snapshot(dir.path()) == before);
 }

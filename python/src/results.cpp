@@ -42,7 +42,9 @@ PyCommitResult to_python(const CommitResult& result) {
 void bind_results(py::module_& m) {
   py::class_<PyFileResult>(m, "FileResult", "What a transaction did to one target.")
       .def_readonly("target", &PyFileResult::target, "The target's absolute, resolved path.")
-      .def_readonly("kind", &PyFileResult::kind, "The change: 'edit', 'delta', 'put' or 'remove'.")
+      .def_readonly("kind", &PyFileResult::kind,
+                    "The change: 'edit', 'delta', 'put', 'remove', 'move', 'copy', 'symlink', "
+                    "'mkdir', 'rmdir' or 'chmod'.")
       .def_readonly("action", &PyFileResult::action,
                     "'replaced', 'created', 'removed' or 'unchanged'.")
       .def_readonly("pre_hash", &PyFileResult::pre_hash,

@@ -16,6 +16,13 @@
 namespace bpatch::cli {
 namespace {
 
+// True when the first 4 KiB of `file` hold a NUL byte, which no script has.
+bool has_nul_byte(const Source& file) {
+  std::string head(static_cast<size_t>(std::min<uint64_t>(file.size(), 4096)), '\0');
+  file.read(0, std::as_writable_bytes(std::span(head.data(), head.size())));
+  return head.find('\0') != std::string::npos;
+}
+
 constexpr uint64_t kMaxScriptSize = 64 << 20;
 
 std::string read_text(FileSystem& fs, const std::string& path, uint64_t limit) {
@@ -167,7 +174,13 @@ int run_apply(const CommonOptions& common, const ApplyArgs& args) {
     if (const auto foreign = describe_foreign_format(*patch))
       throw Error(Errc::unsupported, patch_path, *foreign);  // bad input (exit 1), not usage
     if (!args.target.empty() || !args.output.empty()) {
-      // A usage error (exit 2): either the arguments or the patch are wrong.
+      // A binary file (a NUL byte where a script has text) is a patch in a
+      // format bpatch does not know: bad input (exit 1). Text may be a
+      // script given a TARGET by mistake: a usage error (exit 2).
+      if (has_nul_byte(*patch))
+        throw Error(Errc::unsupported, patch_path,
+                    "not a patch format bpatch knows (bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, BPS, "
+                    "UPS, zstd --patch-from) and not a .bpatch script (it holds binary data)");
       throw Error(Errc::usage, "",
                   patch_path +
                       " is not a patch format bpatch knows (bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, "

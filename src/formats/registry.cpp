@@ -48,13 +48,15 @@ struct ForeignFormat {
   std::string_view magic;
   const char* what;
 };
-const std::array<ForeignFormat, 8> kForeign = {{
+const std::array<ForeignFormat, 10> kForeign = {{
     {"HDIFFSF20"sv, "an HDiffPatch patch in its own single-stream format HDIFFSF20"},
     {"HDIFF19"sv, "an HDiffPatch directory patch (format HDIFF19)"},
     {"DirDiff19"sv, "an HDiffPatch directory patch (format DirDiff19)"},
     {"HDIFF"sv, "an HDiffPatch patch in its own format"},
     {"PPF"sv, "a PlayStation Patch Format (PPF) patch"},
-    {"APS1"sv, "an APS (N64) patch"},
+    {"APS1"sv, "an APS (N64 or GBA) patch"},
+    {"NINJA2"sv, "a RUP (NINJA 2.0) patch"},
+    {"PMSR"sv, "a Star Rod (PMSR) patch"},
     {"%XDZ"sv, "an xdelta 1.x patch"},
     {"BSDF2"sv, "a BSDF2 (Android bsdiff variant) patch"},
 }};
