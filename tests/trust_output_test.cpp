@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "trust_support.hpp"
 
@@ -115,11 +116,16 @@ TEST_CASE("a process that may not start threads still commits", "[trust][output]
   for (int i = 0; i < 40; ++i) script += "put f" + std::to_string(i) + " hex:41\n";
   write_file(dir / "tree/t.bpatch", script);
   REQUIRE(::chown((dir / "tree").c_str(), user.uid, user.gid) == 0);
+  // A copy the user can reach: the build tree may lie below a directory
+  // only root may enter (a `mktemp -d` clone is 0700).
+  const std::string binary = dir / "bpatch";
+  std::filesystem::copy_file(bpatch_binary(), binary);
+  REQUIRE(::chmod(binary.c_str(), 0755) == 0);
   // RLIMIT_NPROC 1: the process itself is the only one its (fresh) user may have.
   // LeakSanitizer (an ASan build) needs a thread of its own at exit, which
   // this limit forbids; leaks are not this test's concern.
   const auto r = run({"runuser", "-u", user.name, "--", "env", "ASAN_OPTIONS=detect_leaks=0",
-                      "prlimit", "--nproc=1:1", bpatch_binary(), "apply", "t.bpatch"},
+                      "prlimit", "--nproc=1:1", binary, "apply", "t.bpatch"},
                      dir / "tree");
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
