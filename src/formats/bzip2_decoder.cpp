@@ -122,8 +122,8 @@ class Bzip2Decoder::BitReader {
   }
 
   [[noreturn]] static void truncated() {
-    throw Bzip2DataError("the stream is truncated (its input ends before the end-of-stream marker)",
-                         false);
+    throw Bzip2DataError(
+        "the stream is truncated (its input ends before the end-of-stream marker)");
   }
 
   Fill fill_;
@@ -185,7 +185,7 @@ Bzip2Decoder::~Bzip2Decoder() = default;
 size_t Bzip2Decoder::unused_input() const { return bits_->unused_bytes(); }
 
 void Bzip2Decoder::fail(const std::string& what) const {
-  throw Bzip2DataError("block " + std::to_string(block_number_) + ": " + what, false);
+  throw Bzip2DataError("block " + std::to_string(block_number_) + ": " + what);
 }
 
 void Bzip2Decoder::read_stream_header() {
@@ -193,10 +193,9 @@ void Bzip2Decoder::read_stream_header() {
   const char expected[3] = {'B', 'Z', 'h'};
   for (char c : expected)
     if (bits_->bits(8) != static_cast<uint8_t>(c))
-      throw Bzip2DataError("not a bzip2 stream (bad magic bytes)", true);
+      throw Bzip2DataError("not a bzip2 stream (bad magic bytes)");
   const uint32_t level = bits_->bits(8);
-  if (level < '1' || level > '9')
-    throw Bzip2DataError("not a bzip2 stream (bad block size digit)", true);
+  if (level < '1' || level > '9') throw Bzip2DataError("not a bzip2 stream (bad block size digit)");
   block_max_ = (level - '0') * 100000;
   // Not zero-filled: only the part a block uses becomes resident (a small
   // stream's block array costs little more than its bytes).
@@ -210,7 +209,7 @@ bool Bzip2Decoder::read_block() {
   if (magic == kEndMagic) {
     const uint32_t stored = in.bits(32);
     if (stored != combined_crc_)
-      throw Bzip2DataError("corrupt data (the stream CRC does not match its blocks)", false);
+      throw Bzip2DataError("corrupt data (the stream CRC does not match its blocks)");
     return false;
   }
   if (magic != kBlockMagic) fail("corrupt data (no block header where one must start)");

@@ -35,15 +35,10 @@
 
 namespace bpatch::formats {
 
-// The stream is not bzip2 or is corrupt; what() says where and why. `magic`
-// is true when its first bytes are not a bzip2 stream header at all.
+// The stream is not bzip2 or is corrupt; what() says where and why.
 class Bzip2DataError : public std::runtime_error {
  public:
-  Bzip2DataError(const std::string& what, bool magic) : std::runtime_error(what), magic_(magic) {}
-  bool bad_magic() const { return magic_; }
-
- private:
-  bool magic_;
+  using std::runtime_error::runtime_error;
 };
 
 // A block is randomised (bzip2 ≤ 0.9.0); nothing of it has been produced.

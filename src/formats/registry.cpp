@@ -68,14 +68,13 @@ std::string read_head(const Source& patch, size_t max) {
 }
 
 const FormatEntry& detect_or_throw(const Source& patch) {
-  auto format = detect_format(patch);
-  if (!format && describe_foreign_format(patch))
-    throw Error(Errc::unsupported, patch.name(), *describe_foreign_format(patch));
-  if (!format)
-    throw Error(Errc::unsupported, patch.name(),
-                "not a patch format bpatch knows (expected bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, "
-                "BPS, UPS or zstd magic bytes)");
-  return entry_for(*format);
+  const auto format = detect_format(patch);
+  if (format) return entry_for(*format);
+  if (auto foreign = describe_foreign_format(patch))
+    throw Error(Errc::unsupported, patch.name(), std::move(*foreign));
+  throw Error(Errc::unsupported, patch.name(),
+              "not a patch format bpatch knows (expected bsdiff, ENDSLEY/BSDIFF43, VCDIFF, IPS, "
+              "BPS, UPS or zstd magic bytes)");
 }
 
 }  // namespace
@@ -83,12 +82,9 @@ const FormatEntry& detect_or_throw(const Source& patch) {
 const char* format_name(Format format) { return entry_for(format).name; }
 
 std::optional<Format> detect_format(const Source& patch) {
-  std::array<char, 16> head{};
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(patch.size(), head.size()));
-  patch.read(0, std::as_writable_bytes(std::span(head.data(), n)));
-  const std::string_view view(head.data(), n);
+  const std::string head = read_head(patch, 16);
   for (const auto& e : kFormats)
-    if (view.starts_with(e.magic)) return e.format;
+    if (std::string_view(head).starts_with(e.magic)) return e.format;
   return std::nullopt;
 }
 
